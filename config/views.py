@@ -1,0 +1,9 @@
+from django.http import HttpResponse
+
+
+def home(request):
+    return HttpResponse("ok")
+
+
+def healthz(request):
+    return HttpResponse("ok")
