@@ -51,7 +51,7 @@ def user_upsert_with_persona(
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
-    user.groups.set([Group.objects.get(name=persona.value)])
+    user.groups.set([Group.objects.get_or_create(name=persona.value)[0]])
     return user
 
 

@@ -34,7 +34,9 @@ class Commitment(models.Model):
     description = models.TextField(blank=True)
     metric = models.CharField(max_length=64, blank=True, help_text="Key of a catalogue metric.")
     target = models.DecimalField(**TARGET, null=True, blank=True)
-    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.AT_LEAST)
+    direction = models.CharField(
+        max_length=8, choices=Direction.choices, default=Direction.AT_LEAST
+    )
     weight = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1"))
     yearly_cost = models.DecimalField(**MONEY, default=Decimal("0.00"))
 
@@ -44,9 +46,12 @@ class Commitment(models.Model):
             models.CheckConstraint(
                 condition=Q(yearly_cost__gte=0), name="commitment_yearly_cost_non_negative"
             ),
-            models.CheckConstraint(condition=Q(weight__gte=0), name="commitment_weight_non_negative"),
             models.CheckConstraint(
-                condition=Q(metric="", target__isnull=True) | Q(metric__gt="", target__isnull=False),
+                condition=Q(weight__gte=0), name="commitment_weight_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(metric="", target__isnull=True)
+                | Q(metric__gt="", target__isnull=False),
                 name="commitment_metric_and_target_together",
             ),
             models.UniqueConstraint(

@@ -1,9 +1,78 @@
-from django.http import HttpResponse
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.personas import Persona, primary_persona
+from customers import selectors as customer_selectors
+from customers.models import Customer
+from economics import charts
+from economics.selectors import last_heartbeat
+from roles.selectors import open_charters
+
+HOME_TEMPLATES = {
+    Persona.ADMIN: "core/home_admin.html",
+    Persona.EXECUTIVE: "core/home_executive.html",
+    Persona.ACCOUNT_MANAGER: "core/home_account_manager.html",
+    Persona.CX: "core/home_cx.html",
+    Persona.INTEGRATOR: "core/home_integrator.html",
+}
 
 
-def home(request):
-    return HttpResponse("ok")
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each persona lands on the page made for it."""
+    persona = primary_persona(request.user)
+    if persona is None:
+        return render(request, "core/home_no_persona.html", status=403)
+    customers = Customer.objects.visible_to(request.user)
+    today = timezone.localdate()
+    context: dict = {"today": today}
+    if persona in (Persona.EXECUTIVE, Persona.ADMIN):
+        rows = customer_selectors.monthly_sales(
+            customers=customers, since=today.replace(day=1) - timedelta(days=730)
+        )
+        context["sales_figure"] = charts.monthly_sales_figure(
+            rows, currency=settings.TANGO_CURRENCY
+        )
+        context["trailing"] = customer_selectors.trailing_totals(customers=customers, as_of=today)
+        context["customer_count"] = customers.count()
+    if persona == Persona.ADMIN:
+        context["counts"] = customer_selectors.data_counts()
+        context["heartbeat"] = last_heartbeat()
+    if persona == Persona.ACCOUNT_MANAGER:
+        context["my_customers"] = customer_selectors.customer_list(user=request.user)[:15]
+        context["my_customer_count"] = customers.count()
+        context["open_charters"] = open_charters(user=request.user)[:15]
+        context["trailing"] = customer_selectors.trailing_totals(customers=customers, as_of=today)
+    if persona == Persona.CX:
+        context["recent_complaints"] = customer_selectors.recent_complaints(customers=customers)
+        context["most_complaining"] = customer_selectors.most_complaining(customers=customers)
+    if persona == Persona.INTEGRATOR:
+        context["counts"] = customer_selectors.data_counts()
+    return render(request, HOME_TEMPLATES[persona], context)
 
 
-def healthz(request):
-    return HttpResponse("ok")
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and compose: the database answers, and when a broker
+    is configured, whether a worker has written a heartbeat recently."""
+    report: dict = {"database": "ok"}
+    status = 200
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        report["database"] = f"error: {exc.__class__.__name__}"
+        return JsonResponse(report, status=503)
+    beat = last_heartbeat()
+    report["broker"] = "configured" if settings.CELERY_BROKER_URL else "none (tasks run eagerly)"
+    report["last_worker_heartbeat_s"] = (
+        round((timezone.now() - beat.at).total_seconds()) if beat else None
+    )
+    return JsonResponse(report, status=status)

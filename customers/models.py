@@ -307,9 +307,7 @@ class Referral(models.Model):
     """One customer brought another (or a prospect not yet a customer)."""
 
     external_id = models.CharField(max_length=64, unique=True)
-    referrer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="referrals_made"
-    )
+    referrer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="referrals_made")
     referred = models.ForeignKey(
         Customer,
         on_delete=models.SET_NULL,
@@ -325,9 +323,7 @@ class Referral(models.Model):
     class Meta:
         ordering = ["-date", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(referrer=F("referred")), name="referral_not_self"
-            ),
+            models.CheckConstraint(condition=~Q(referrer=F("referred")), name="referral_not_self"),
             models.CheckConstraint(
                 condition=Q(referred__isnull=False) | ~Q(referred_name=""),
                 name="referral_names_who_was_referred",

@@ -48,9 +48,7 @@ class RoleBlueprint(models.Model):
     insights_per_year = models.DecimalField(
         "insights / feedback per year", **TARGET, null=True, blank=True
     )
-    cross_sell_products = models.CharField(
-        "products to cross-sell", max_length=300, blank=True
-    )
+    cross_sell_products = models.CharField("products to cross-sell", max_length=300, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -119,7 +117,9 @@ class LifecycleExpectation(models.Model):
     stage = models.CharField(max_length=24, choices=LifecycleStage.choices)
     metric = models.CharField(max_length=64, blank=True, help_text="Key of a catalogue metric.")
     target = models.DecimalField(**TARGET, null=True, blank=True)
-    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.AT_LEAST)
+    direction = models.CharField(
+        max_length=8, choices=Direction.choices, default=Direction.AT_LEAST
+    )
     weight = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1"))
     excluded = models.BooleanField("left out of this role", default=False)
     exclusion_reason = models.CharField(max_length=300, blank=True)
@@ -130,7 +130,9 @@ class LifecycleExpectation(models.Model):
             models.UniqueConstraint(
                 fields=["blueprint", "stage"], name="expectation_one_per_stage"
             ),
-            models.CheckConstraint(condition=Q(weight__gte=0), name="expectation_weight_non_negative"),
+            models.CheckConstraint(
+                condition=Q(weight__gte=0), name="expectation_weight_non_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(excluded=True, exclusion_reason__gt="")
                 | Q(excluded=False, target__isnull=False, metric__gt=""),
@@ -168,9 +170,7 @@ class Charter(models.Model):
         default=dict, blank=True, help_text="Quantitative targets that differ from the blueprint."
     )
     agreed_on = models.DateField(null=True, blank=True)
-    agreed_by = models.CharField(
-        "signatory on the customer side", max_length=200, blank=True
-    )
+    agreed_by = models.CharField("signatory on the customer side", max_length=200, blank=True)
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -209,7 +209,9 @@ class Charter(models.Model):
 class ExpectationOverride(models.Model):
     """A charter's own target or weight for one of its blueprint's expectations."""
 
-    charter = models.ForeignKey(Charter, on_delete=models.CASCADE, related_name="expectation_overrides")
+    charter = models.ForeignKey(
+        Charter, on_delete=models.CASCADE, related_name="expectation_overrides"
+    )
     expectation = models.ForeignKey(
         LifecycleExpectation, on_delete=models.CASCADE, related_name="overrides"
     )

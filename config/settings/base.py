@@ -121,6 +121,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # One currency per installation; every money figure in the product is in it.
 TANGO_CURRENCY = env.str("TANGO_CURRENCY", default="EUR")

@@ -1,0 +1,151 @@
+"""Reads about customers and their history. No side effects."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.shortcuts import get_object_or_404
+
+from .models import (
+    Customer,
+    Feedback,
+    Invoice,
+    Order,
+    Referral,
+    ServiceActivity,
+    SupportTicket,
+)
+
+ZERO = Decimal("0")
+
+
+def get_customer_for_user(user, pk: int) -> Customer:
+    """The customer, or 404 for anyone who may not see it (an account manager asking
+    for another manager's customer gets the same answer as for a missing one)."""
+    return get_object_or_404(Customer.objects.visible_to(user).for_list(), pk=pk)
+
+
+def customer_list(
+    *, user, query: str = "", segment: str = "", status: str = ""
+) -> QuerySet[Customer]:
+    qs = Customer.objects.visible_to(user).for_list()
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+    if segment:
+        qs = qs.filter(segment=segment)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.annotate(
+        order_count=Count("orders", distinct=True),
+        last_order_on=Max("orders__date"),
+    ).order_by("name", "pk")
+
+
+def segments() -> list[str]:
+    return list(
+        Customer.objects.exclude(segment="")
+        .order_by("segment")
+        .values_list("segment", flat=True)
+        .distinct()
+    )
+
+
+def customer_totals(customer: Customer) -> dict[str, Decimal | int]:
+    agg = customer.orders.aggregate(
+        revenue=Sum("revenue"), cost=Sum("cost"), orders=Count("id"), last=Max("date")
+    )
+    revenue = agg["revenue"] or ZERO
+    cost = agg["cost"] or ZERO
+    return {
+        "revenue": revenue,
+        "gross_margin": revenue - cost,
+        "orders": agg["orders"],
+        "last_order_on": agg["last"],
+        **_ticket_counts(customer),
+        "referrals": customer.referrals_made.count(),
+    }
+
+
+def _ticket_counts(customer: Customer) -> dict[str, int | str]:
+    agg = customer.tickets.aggregate(
+        tickets=Count("id"), complaints=Count("id", filter=Q(is_complaint=True))
+    )
+    label = f"{agg['tickets']} ticket{'s' if agg['tickets'] != 1 else ''}"
+    return {**agg, "tickets_label": label}
+
+
+def customer_recent_history(customer: Customer, *, limit: int = 10) -> dict[str, list]:
+    return {
+        "orders": list(customer.orders.all()[:limit]),
+        "invoices": list(customer.invoices.all()[:limit]),
+        "tickets": list(customer.tickets.all()[:limit]),
+        "activities": list(customer.activities.select_related("activity_type")[:limit]),
+        "referrals": list(customer.referrals_made.select_related("referred")[:limit]),
+        "feedback": list(customer.feedback.all()[:limit]),
+    }
+
+
+def data_counts() -> dict[str, int]:
+    return {
+        "Customers": Customer.objects.count(),
+        "Orders": Order.objects.count(),
+        "Invoices": Invoice.objects.count(),
+        "Support tickets": SupportTicket.objects.count(),
+        "Service activities": ServiceActivity.objects.count(),
+        "Referrals": Referral.objects.count(),
+        "Feedback": Feedback.objects.count(),
+    }
+
+
+def monthly_sales(*, customers: QuerySet[Customer], since: date) -> list[dict]:
+    """Revenue and gross margin per calendar month since ``since``, oldest first."""
+    rows = (
+        Order.objects.filter(customer__in=customers, date__gte=since)
+        .annotate(month=TruncMonth("date"))
+        .values("month")
+        .annotate(total_revenue=Sum("revenue"), total_margin=Sum(F("revenue") - F("cost")))
+        .order_by("month")
+    )
+    return [
+        {
+            "month": r["month"],
+            "revenue": r["total_revenue"] or ZERO,
+            "margin": r["total_margin"] or ZERO,
+        }
+        for r in rows
+    ]
+
+
+def trailing_totals(*, customers: QuerySet[Customer], as_of: date) -> dict[str, Decimal | int]:
+    since = as_of - timedelta(days=365)
+    agg = Order.objects.filter(customer__in=customers, date__gt=since, date__lte=as_of).aggregate(
+        revenue=Sum("revenue"), cost=Sum("cost"), buyers=Count("customer", distinct=True)
+    )
+    revenue = agg["revenue"] or ZERO
+    return {
+        "revenue": revenue,
+        "gross_margin": revenue - (agg["cost"] or ZERO),
+        "buyers": agg["buyers"],
+    }
+
+
+def recent_complaints(*, customers: QuerySet[Customer], limit: int = 10) -> list[SupportTicket]:
+    return list(
+        SupportTicket.objects.filter(customer__in=customers, is_complaint=True)
+        .select_related("customer")
+        .order_by("-opened_at")[:limit]
+    )
+
+
+def most_complaining(*, customers: QuerySet[Customer], limit: int = 10) -> list[Customer]:
+    return list(
+        customers.annotate(
+            complaints=Count("tickets", filter=Q(tickets__is_complaint=True)),
+            tickets_total=Count("tickets"),
+        )
+        .filter(complaints__gt=0)
+        .order_by("-complaints", "name")[:limit]
+    )
