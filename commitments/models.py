@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -33,6 +34,9 @@ class Commitment(models.Model):
     title = models.CharField(max_length=160)
     description = models.TextField(blank=True)
     metric = models.CharField(max_length=64, blank=True, help_text="Key of a catalogue metric.")
+    metric_params = models.JSONField(
+        default=dict, blank=True, help_text="The metric's parameters, e.g. target hours."
+    )
     target = models.DecimalField(**TARGET, null=True, blank=True)
     direction = models.CharField(
         max_length=8, choices=Direction.choices, default=Direction.AT_LEAST
@@ -92,3 +96,48 @@ class CommitmentOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charter}: {self.commitment.title}"
+
+
+class ServiceCalendar(models.Model):
+    """The company's working hours: response and resolution times are counted in
+    business hours of this calendar, as help-desk SLA tools do. One row is in use."""
+
+    name = models.CharField(max_length=80, default="Company calendar")
+    opens = models.TimeField(default="09:00")
+    closes = models.TimeField(default="17:00")
+    working_days = models.CharField(
+        max_length=7,
+        default="01234",
+        help_text="Working weekdays as digits, Monday = 0 … Sunday = 6 (e.g. 01234).",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")),
+                name="calendar_closes_after_it_opens",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        days = self.working_days or ""
+        if not days or any(c not in "0123456" for c in days) or len(set(days)) != len(days):
+            raise ValidationError({"working_days": "Use distinct digits 0 (Monday) to 6."})
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()

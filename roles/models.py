@@ -116,6 +116,9 @@ class LifecycleExpectation(models.Model):
     )
     stage = models.CharField(max_length=24, choices=LifecycleStage.choices)
     metric = models.CharField(max_length=64, blank=True, help_text="Key of a catalogue metric.")
+    metric_params = models.JSONField(
+        default=dict, blank=True, help_text="The metric's parameters, e.g. days."
+    )
     target = models.DecimalField(**TARGET, null=True, blank=True)
     direction = models.CharField(
         max_length=8, choices=Direction.choices, default=Direction.AT_LEAST
@@ -253,3 +256,33 @@ class CharterEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charter}: {self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class CharterShareLink(models.Model):
+    """A read-only link for the customer: unguessable, expiring, revocable. Only a hash
+    of the token is stored; the link is shown once, when it is made."""
+
+    charter = models.ForeignKey(Charter, on_delete=models.CASCADE, related_name="share_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="share_link_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Share link for {self.charter}"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and self.expires_at > now
