@@ -5,12 +5,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.decorators import READERS, persona_required
-from roles.selectors import current_charter
+from accounts.personas import Persona, has_persona
+from roles.access import can_edit_charters_of
+from roles.forms import CharterAssignForm
+from roles.selectors import current_charter, mutual_scorecard
 
 from . import selectors
 from .models import Customer
 
 PAGE_SIZE = 50
+
+
+def can_assign_roles(user) -> bool:
+    return has_persona(user, Persona.ACCOUNT_MANAGER, Persona.ADMIN)
 
 
 @persona_required(*READERS)
@@ -32,6 +39,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "segments": selectors.segments(),
             "statuses": Customer.Status.choices,
+            "assign_form": CharterAssignForm() if can_assign_roles(request.user) else None,
+            "filters": request.GET.urlencode(),
         },
     )
 
@@ -47,5 +56,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "totals": selectors.customer_totals(customer),
             "history": selectors.customer_recent_history(customer),
             "charter": current_charter(customer),
+            "scorecard": mutual_scorecard(customer),
+            "can_edit_charter": can_edit_charters_of(request.user, customer),
         },
     )

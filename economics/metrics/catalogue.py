@@ -73,6 +73,29 @@ class MetricData:
     def index(self) -> pd.Index:
         return self.customers.index
 
+    def truncate(self, as_of: dt.date) -> MetricData:
+        """The same customers as known on an earlier date (for trends)."""
+        if as_of > self.as_of:
+            raise ValueError("Data cannot be moved forward in time.")
+        day = pd.Timestamp(as_of)
+        end = day + pd.Timedelta(days=1)
+        invoices = self.invoices[self.invoices["issued_on"] <= day].copy()
+        invoices.loc[invoices["paid_on"] > day, "paid_on"] = pd.NaT
+        tickets = self.tickets[self.tickets["opened_at"] < end].copy()
+        for col in ("first_response_at", "resolved_at"):
+            tickets.loc[tickets[col] >= end, col] = pd.NaT
+        return MetricData(
+            as_of=as_of,
+            customers=self.customers,
+            orders=self.orders[self.orders["date"] <= day],
+            invoices=invoices,
+            tickets=tickets,
+            activities=self.activities[self.activities["date"] <= day],
+            referrals=self.referrals[self.referrals["date"] <= day],
+            feedback=self.feedback[self.feedback["date"] <= day],
+            calendar=self.calendar,
+        )
+
     def first_purchase(self) -> pd.Series:
         return self.orders.groupby("customer_id")["date"].min().reindex(self.index)
 

@@ -252,3 +252,14 @@ def test_weighted_score_leaves_out_what_has_no_data():
     scores = weighted_score(np.array([[0.5, 1.0, np.nan], [np.nan] * 3]), np.array([1, 3, 2]))
     assert scores[0] == pytest.approx(100 * (0.5 * 1 + 1.0 * 3) / 4)
     assert np.isnan(scores[1])
+
+
+def test_truncating_forgets_what_came_later():
+    later = data(orders=ORDERS, invoices=INVOICES)
+    earlier = later.truncate(dt.date(2024, 6, 30))
+    # 30 Jun 2024: last 12 months hold only the 10 Feb purchase.
+    assert get_metric("purchases_per_year")(earlier)[OLD] == pytest.approx(1.0)
+    # The August invoice was not issued yet; the March one was paid on time.
+    assert get_metric("on_time_payment_share")(earlier)[OLD] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="forward"):
+        earlier.truncate(dt.date(2024, 12, 31))
