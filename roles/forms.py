@@ -17,6 +17,17 @@ from economics.metrics import COMPANY, CUSTOMER, METRICS, metrics_for
 from .models import Direction, LifecycleStage, RoleBlueprint
 
 
+def plain(value):
+    """35000.0000 → "35000": stored decimals shown without trailing zeros."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return value
+
+
+def plain_initial(rows: list[dict]) -> list[dict]:
+    return [{k: plain(v) for k, v in row.items()} for row in rows]
+
+
 def metric_choices(side: str, *, blank: str | None = None) -> list[tuple[str, str]]:
     choices = [(m.key, f"{m.name} ({m.unit})") for m in metrics_for(side)]
     return [("", blank), *choices] if blank is not None else choices
@@ -76,6 +87,7 @@ class BlueprintForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.initial = {k: plain(v) for k, v in self.initial.items()}
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True

@@ -192,16 +192,22 @@ def effective_commitments(blueprint: RoleBlueprint, charter: Charter | None = No
     return items
 
 
+def plain(value) -> str:
+    """A stored number as people write it: 35000.0000 → "35000"."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, (Decimal, int, float)) or str(value).replace(".", "", 1).isdigit():
+        return format(Decimal(str(value)).normalize(), "f")
+    return str(value)
+
+
 def effective_targets(charter: Charter) -> dict[str, str]:
     """The quantitative targets of the charter: the blueprint's, overridden where the
     charter says so."""
     from .services import BLUEPRINT_TARGET_FIELDS
 
-    values = {}
-    for name in BLUEPRINT_TARGET_FIELDS:
-        value = getattr(charter.blueprint, name)
-        values[name] = "" if value in (None, "") else str(value)
-    values.update({k: str(v) for k, v in (charter.target_overrides or {}).items()})
+    values = {name: plain(getattr(charter.blueprint, name)) for name in BLUEPRINT_TARGET_FIELDS}
+    values.update({k: plain(v) for k, v in (charter.target_overrides or {}).items()})
     return values
 
 

@@ -226,6 +226,7 @@ def charters_assign(
 def charter_new_version(*, charter: Charter, user) -> Charter:
     """A new draft from an agreed charter, with the same blueprint and overrides. The
     agreed one stays in force until the new one is agreed."""
+    charter = Charter.objects.get(pk=charter.pk)
     if charter.status != Charter.Status.AGREED:
         raise ValidationError("Only an agreed charter gets a new version.")
     draft = charter_create(customer=charter.customer, blueprint=charter.blueprint, user=user)
@@ -321,7 +322,12 @@ def _apply_override(model, key: dict, values: dict, fields: list[str]) -> None:
         raise ValidationError("Say why an item is left out for this customer.")
     obj = model.objects.filter(**key).first() or model(**key)
     for f in fields:
-        setattr(obj, f, values.get(f) if f != "reason" else (values.get(f) or ""))
+        value = values.get(f)
+        if f == "excluded":
+            value = bool(value)
+        elif f == "reason":
+            value = (value or "").strip()
+        setattr(obj, f, value)
     obj.full_clean(exclude=["charter"])
     obj.save()
 

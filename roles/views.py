@@ -37,6 +37,7 @@ from .forms import (
     TargetOverridesForm,
     catalogue_for_page,
     first_param,
+    plain_initial,
 )
 from .models import Charter, CharterShareLink, LifecycleStage, RoleBlueprint
 
@@ -162,8 +163,12 @@ def _blueprint_form_page(request: HttpRequest, blueprint: RoleBlueprint | None) 
         messages.error(request, "Some fields need attention; nothing was saved.")
     else:
         form = BlueprintForm(instance=blueprint)
-        expectations = ExpectationFormSet(initial=_expectation_initial(blueprint), prefix="exp")
-        commitments = CommitmentFormSet(initial=_commitment_initial(blueprint), prefix="com")
+        expectations = ExpectationFormSet(
+            initial=plain_initial(_expectation_initial(blueprint)), prefix="exp"
+        )
+        commitments = CommitmentFormSet(
+            initial=plain_initial(_commitment_initial(blueprint)), prefix="com"
+        )
     findings = selectors.blueprint_findings(blueprint) if blueprint and not form.is_bound else []
     return render(
         request,
@@ -382,6 +387,7 @@ def charter_edit(request: HttpRequest, pk: int) -> HttpResponse:
         targets_form = TargetOverridesForm(
             initial={**(charter.target_overrides or {}), "notes": charter.notes}
         )
+        targets_form.initial = plain_initial([targets_form.initial])[0]
         exp_forms = OverrideFormSet(
             prefix="exp",
             initial=[
