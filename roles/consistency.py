@@ -28,6 +28,11 @@ def _d(value) -> Decimal | None:
         return None
 
 
+def _n(value: Decimal) -> str:
+    """4.0000 → 4; 0.50 → 0.5."""
+    return format(value.normalize(), "f")
+
+
 def check_blueprint(
     targets: dict, expectations: list[dict], commitments: list[dict], *, currency: str = ""
 ) -> list[Finding]:
@@ -50,7 +55,7 @@ def check_blueprint(
                 Finding(
                     WARNING,
                     f"Lifetime value {money(lifetime)} does not match annual value × "
-                    f"relationship length ({money(annual)} × {months:g} months = "
+                    f"relationship length ({money(annual)} × {_n(months)} months = "
                     f"{money(implied)}).",
                 )
             )
@@ -62,7 +67,7 @@ def check_blueprint(
                 Finding(
                     DANGER,
                     f"Annual value (gross margin) {money(annual)} is more than the revenue "
-                    f"the purchases bring: {purchases:g} × {money(per_purchase)} = "
+                    f"the purchases bring: {_n(purchases)} × {money(per_purchase)} = "
                     f"{money(revenue)}. Margin cannot exceed revenue.",
                 )
             )
@@ -111,7 +116,7 @@ def check_blueprint(
             found.append(
                 Finding(
                     WARNING,
-                    f"Expecting {repeat:g} repeat purchases a year but only {purchases:g} "
+                    f"Expecting {_n(repeat)} repeat purchases a year but only {_n(purchases)} "
                     "purchases in all.",
                 )
             )
@@ -120,8 +125,8 @@ def check_blueprint(
             found.append(
                 Finding(
                     INFO,
-                    f"The purchase expectation ({expected:g} a year) differs from the "
-                    f"quantitative target ({purchases:g} a year).",
+                    f"The purchase expectation ({_n(expected)} a year) differs from the "
+                    f"quantitative target ({_n(purchases)} a year).",
                 )
             )
     referrals = _d(targets.get("referrals_per_year"))
@@ -130,8 +135,8 @@ def check_blueprint(
         found.append(
             Finding(
                 INFO,
-                f"The referrals expectation ({expected_referrals:g} a year) differs from the "
-                f"quantitative target ({referrals:g} a year).",
+                f"The referrals expectation ({_n(expected_referrals)} a year) differs from the "
+                f"quantitative target ({_n(referrals)} a year).",
             )
         )
     return found

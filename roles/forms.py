@@ -195,7 +195,13 @@ class CommitmentForm(_MetricFields):
         if self.cleaned_data.get("DELETE"):
             return data
         if not (data.get("title") or "").strip():
-            if self.has_changed():
+            started = (
+                (data.get("description") or "").strip()
+                or data.get("metric")
+                or data.get("target") is not None
+                or (data.get("yearly_cost") or 0) > 0
+            )
+            if started or data.get("id"):
                 self.add_error("title", "Give the promise a short title.")
             return data
         if data.get("metric") and data.get("target") is None:
