@@ -8,6 +8,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("customers/", include("customers.urls")),
+    path("imports/", include("imports.urls")),
+    path("api/", include("api.urls")),
     path("roles/", include("roles.urls")),
+    path("economics/", include("economics.urls")),
     path("admin/", admin.site.urls),
 ]

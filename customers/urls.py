@@ -7,4 +7,5 @@ app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("<int:pk>/", views.customer_detail, name="detail"),
+    path("export.<str:fmt>", views.customer_export, name="export"),
 ]

@@ -10,7 +10,7 @@ from roles.access import can_edit_charters_of
 from roles.forms import CharterAssignForm
 from roles.selectors import current_charter, mutual_scorecard
 
-from . import selectors
+from . import exports, selectors
 from .models import Customer
 
 PAGE_SIZE = 50
@@ -60,3 +60,15 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit_charter": can_edit_charters_of(request.user, customer),
         },
     )
+
+
+@persona_required(*READERS)
+def customer_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The customer list as filtered on the page, to CSV or XLSX."""
+    customers = selectors.customer_list(
+        user=request.user,
+        query=request.GET.get("q", "").strip(),
+        segment=request.GET.get("segment", ""),
+        status=request.GET.get("status", ""),
+    )
+    return exports.customers_export_response(customers, fmt=fmt)

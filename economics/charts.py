@@ -43,3 +43,25 @@ def monthly_sales_figure(rows: list[dict], *, currency: str) -> dict:
         height=340,
     )
     return figure_dict(fig)
+
+
+def holdout_figure(holdout: dict) -> dict:
+    """Cumulative repeat purchases after the as-of date: what the model predicted and
+    what happened."""
+    tracking = holdout["tracking"]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=tracking["week"], y=tracking["actual"], name="Actual", mode="lines",
+        line={"color": PALETTE["revenue"], "width": 3},
+    )  # fmt: skip
+    fig.add_scatter(
+        x=tracking["week"], y=tracking["predicted"], name="Predicted", mode="lines",
+        line={"color": PALETTE["margin"], "width": 3, "dash": "dash"},
+    )  # fmt: skip
+    fig.update_layout(
+        title="Repeat purchases after the as-of date, cumulative",
+        xaxis_title="weeks after the as-of date",
+        yaxis_title="repeat purchases",
+        height=340,
+    )
+    return figure_dict(fig)

@@ -1,14 +1,58 @@
+"""Writes of the economics module: the cost model, economics runs and flag decisions.
+
+A run is computed while the previous good run stays current; its results become
+visible all at once, in the one transaction that makes it current. A failure leaves
+the previous run current and removes what the failed run had written.
+"""
+
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import math
 import socket
+import time
+import traceback
 from datetime import timedelta
+from decimal import Decimal
 
-from django.db import transaction
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import WorkerHeartbeat
+from customers.models import Order
+
+from . import engine
+from .costs import CostParams
+from .inputs import load_run_inputs
+from .models import CostModel, CustomerFlag, CustomerScore, EconomicsRun, WorkerHeartbeat
+
+log = logging.getLogger(__name__)
 
 HEARTBEATS_KEPT = timedelta(days=1)
+SCORE_BATCH = 5000
+COST_MODEL_FIELDS = [
+    "ticket_handling_cost",
+    "complaint_handling_cost",
+    "collection_cost_per_late_invoice",
+    "cost_of_capital_rate",
+    "annual_discount_rate",
+    "forecast_horizon_months",
+    "role_fit_threshold",
+    "compliance_threshold",
+    "costly_to_serve_ratio",
+    "unhappy_complaints_multiple",
+    "unhappy_min_complaints_per_year",
+    "unhappy_forgiveness_below",
+    "at_risk_p_alive_below",
+    "runs_kept",
+    "nightly_run",
+]
+
+
+class EconomicsRunBusy(Exception):
+    """Another run is queued or running."""
 
 
 @transaction.atomic
@@ -20,3 +64,354 @@ def heartbeat_record(*, hostname: str | None = None, eager: bool = False) -> Wor
     )
     WorkerHeartbeat.objects.filter(at__lt=now - HEARTBEATS_KEPT).delete()
     return beat
+
+
+# --- the cost model -------------------------------------------------------------------
+
+
+def cost_model_get() -> CostModel:
+    model = CostModel.objects.order_by("pk").first()
+    return model or CostModel.objects.create()
+
+
+@transaction.atomic
+def cost_model_update(*, user, **values) -> CostModel:
+    model = CostModel.objects.select_for_update().get(pk=cost_model_get().pk)
+    for name, value in values.items():
+        if name not in COST_MODEL_FIELDS:
+            raise ValidationError(f"{name} is not part of the cost model.")
+        setattr(model, name, value)
+    model.updated_by = user
+    model.full_clean()
+    model.save()
+    return model
+
+
+def _parameters(model: CostModel) -> dict:
+    return {
+        name: (str(getattr(model, name)) if isinstance(getattr(model, name), Decimal)
+               else getattr(model, name))
+        for name in COST_MODEL_FIELDS
+    }  # fmt: skip
+
+
+def params_from(parameters: dict) -> engine.EconomicsParams:
+    f = {k: float(v) for k, v in parameters.items() if k not in ("nightly_run",)}
+    return engine.EconomicsParams(
+        cost=CostParams(
+            ticket_handling_cost=f["ticket_handling_cost"],
+            complaint_handling_cost=f["complaint_handling_cost"],
+            collection_cost_per_late_invoice=f["collection_cost_per_late_invoice"],
+            cost_of_capital_rate=f["cost_of_capital_rate"],
+        ),
+        annual_discount_rate=f["annual_discount_rate"],
+        forecast_horizon_months=int(f["forecast_horizon_months"]),
+        role_fit_threshold=f["role_fit_threshold"],
+        compliance_threshold=f["compliance_threshold"],
+        costly_to_serve_ratio=f["costly_to_serve_ratio"],
+        unhappy_complaints_multiple=f["unhappy_complaints_multiple"],
+        unhappy_min_complaints_per_year=f["unhappy_min_complaints_per_year"],
+        unhappy_forgiveness_below=f["unhappy_forgiveness_below"],
+        at_risk_p_alive_below=f["at_risk_p_alive_below"],
+    )
+
+
+# --- runs -----------------------------------------------------------------------------
+
+
+def run_request(
+    *,
+    as_of: dt.date | None = None,
+    holdout_end: dt.date | None = None,
+    trigger: str = EconomicsRun.Trigger.UI,
+    user=None,
+    enqueue: bool = True,
+) -> EconomicsRun:
+    """Queue a run. Refused with EconomicsRunBusy while another is queued or running.
+    The run keeps a copy of the cost model as it is now."""
+    as_of = as_of or timezone.localdate()
+    if holdout_end is not None and holdout_end <= as_of:
+        raise ValidationError("The holdout period must end after the as-of date.")
+    try:
+        with transaction.atomic():
+            run = EconomicsRun.objects.create(
+                as_of=as_of,
+                holdout_end=holdout_end,
+                trigger=trigger,
+                requested_by=user,
+                parameters=_parameters(cost_model_get()),
+                stage="queued",
+            )
+            if enqueue:
+                from .tasks import run_economics_task
+
+                transaction.on_commit(lambda: run_economics_task.delay(run.pk))
+    except IntegrityError as exc:
+        busy = EconomicsRun.objects.filter(active=True).first()
+        since = f" (run #{busy.pk}, {busy.get_status_display().lower()})" if busy else ""
+        raise EconomicsRunBusy(
+            f"An economics run is already under way{since}; wait for it to finish."
+        ) from exc
+    return run
+
+
+def _progress(run_id: int, stage: str, percent: int) -> None:
+    EconomicsRun.objects.filter(pk=run_id).update(stage=stage, progress=min(percent, 100))
+
+
+def run_execute(run_id: int, *, fail_at: str | None = None) -> EconomicsRun | None:
+    """Compute a queued run and publish it. Idempotent: a run that is not queued (already
+    taken by another worker, or finished) is left alone. ``fail_at`` names a stage at
+    which to fail on purpose (used to prove a failure leaves nothing behind)."""
+    taken = EconomicsRun.objects.filter(pk=run_id, status=EconomicsRun.Status.QUEUED).update(
+        status=EconomicsRun.Status.RUNNING,
+        started_at=timezone.now(),
+        stage="loading data",
+        progress=1,
+    )
+    if taken != 1:
+        return None
+    run = EconomicsRun.objects.get(pk=run_id)
+    EconomicsRun.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
+    try:
+        _compute_and_publish(run, fail_at=fail_at)
+    except Exception as exc:
+        log.exception("Economics run %s failed", run_id)
+        run_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}",
+                 detail=traceback.format_exc(limit=6))  # fmt: skip
+        raise
+    return EconomicsRun.objects.get(pk=run_id)
+
+
+def run_fail(*, run_id: int, error: str, detail: str = "") -> None:
+    """Mark a run failed and remove whatever it wrote; the current run stays current."""
+    with transaction.atomic():
+        CustomerScore.objects.filter(run_id=run_id).delete()
+        EconomicsRun.objects.filter(pk=run_id, active=True).update(
+            status=EconomicsRun.Status.FAILED,
+            active=None,
+            finished_at=timezone.now(),
+            error=(error + ("\n\n" + detail if detail else ""))[:10000],
+        )
+
+
+def _holdout_orders(as_of: dt.date, end: dt.date) -> pd.DataFrame:
+    rows = list(
+        Order.objects.filter(date__gt=as_of, date__lte=end).values_list("customer_id", "date")
+    )
+    frame = pd.DataFrame(rows, columns=["customer_id", "date"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def _compute_and_publish(run: EconomicsRun, *, fail_at: str | None) -> None:
+    def report(stage: str, percent: int) -> None:
+        if fail_at == stage:
+            raise RuntimeError(f"failure injected after {stage}")
+        _progress(run.pk, stage, percent)
+
+    started = time.perf_counter()
+    inputs = load_run_inputs(as_of=run.as_of)
+    loading = time.perf_counter() - started
+    report("data loaded", 15)
+    holdout = _holdout_orders(run.as_of, run.holdout_end) if run.holdout_end else None
+    result = engine.compute(
+        inputs,
+        params_from(run.parameters),
+        progress=report,
+        holdout=holdout,
+        holdout_end=pd.Timestamp(run.holdout_end) if run.holdout_end else None,
+    )
+    report("saving scores", 93)
+    started = time.perf_counter()
+    _write_scores(run, result.scores)
+    result.timings = {"load data": round(loading, 4), **result.timings,
+                      "save scores": round(time.perf_counter() - started, 4)}  # fmt: skip
+    report("publishing", 98)
+    started = time.perf_counter()
+    _publish(run, result, extra_timing=lambda: time.perf_counter() - started)
+
+
+MONEY_COLUMNS = [
+    "revenue", "gross_margin", "cost_activities", "cost_tickets", "cost_complaints",
+    "cost_concessions", "cost_collection", "cost_commitments", "cost_to_serve",
+    "acquisition_cost", "profit_to_date", "annual_value", "annual_cost_to_serve",
+    "annual_profit", "future_margin", "future_cost_to_serve", "predicted_future_value", "clv",
+]  # fmt: skip
+FLOAT_COLUMNS = ["recency_weeks", "age_weeks", "complaints_per_year"]
+OPTIONAL_FLOATS = ["p_alive", "expected_purchases", "role_fit", "compliance", "forgiveness",
+                   "holdout_predicted"]  # fmt: skip
+
+
+def _cents(value: float) -> Decimal:
+    return Decimal(f"{value:.2f}")
+
+
+def _opt(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _write_scores(run: EconomicsRun, scores: pd.DataFrame) -> None:
+    frame = scores.copy()
+    frame["cost_to_serve"] = frame["cost_to_serve"].clip(lower=0)
+    records = frame.reset_index().rename(columns={"index": "customer_id", "id": "customer_id"})
+    batch: list[CustomerScore] = []
+    for row in records.itertuples(index=False):
+        r = row._asdict()
+        margin = _opt(r.get("expected_margin_per_purchase"))
+        holdout_actual = _opt(r.get("holdout_actual"))
+        batch.append(
+            CustomerScore(
+                run_id=run.pk,
+                customer_id=int(r["customer_id"]),
+                **{c: _cents(r[c]) for c in MONEY_COLUMNS},
+                **{c: float(r[c]) for c in FLOAT_COLUMNS},
+                **{c: _opt(r.get(c)) for c in OPTIONAL_FLOATS},
+                frequency=int(r["frequency"]),
+                expected_margin_per_purchase=None if margin is None else _cents(margin),
+                holdout_actual=None if holdout_actual is None else int(holdout_actual),
+                klass=r["klass"],
+                flags=list(r["flags"]),
+            )
+        )
+        if len(batch) >= SCORE_BATCH:
+            CustomerScore.objects.bulk_create(batch)
+            batch.clear()
+    if batch:
+        CustomerScore.objects.bulk_create(batch)
+
+
+def _publish(run: EconomicsRun, result: engine.EngineResult, extra_timing=None) -> None:
+    """In one transaction: flags follow this run, the run becomes current."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = EconomicsRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != EconomicsRun.Status.RUNNING:
+            raise RuntimeError(f"Run #{run.pk} is {locked.status}; it cannot be published.")
+        _sync_flags(run, result.scores, now)
+        if extra_timing is not None:
+            result.timings["publish"] = round(extra_timing(), 4)
+        EconomicsRun.objects.filter(is_current=True).update(is_current=None)
+        EconomicsRun.objects.filter(pk=run.pk).update(
+            status=EconomicsRun.Status.SUCCEEDED,
+            active=None,
+            is_current=True,
+            stage="done",
+            progress=100,
+            finished_at=now,
+            model=result.model,
+            kpis=result.kpis,
+            holdout=result.holdout,
+            timings=result.timings,
+            customers=len(result.scores),
+            error="",
+        )
+    _prune(keep=int(run.parameters.get("runs_kept", 30)))
+
+
+def _sync_flags(run: EconomicsRun, scores: pd.DataFrame, now) -> None:
+    raised: dict[tuple[int, str], str] = {}
+    for customer_id, kinds in scores["flags"].items():
+        for kind in kinds:
+            raised[(int(customer_id), kind)] = _flag_detail(kind, scores.loc[customer_id])
+    still_open, to_close = [], []
+    for flag in CustomerFlag.objects.filter(status=CustomerFlag.Status.OPEN).only(
+        "pk", "customer_id", "kind"
+    ):
+        key = (flag.customer_id, flag.kind)
+        if key in raised:
+            flag.last_seen_by_id = run.pk
+            flag.detail = raised.pop(key)
+            still_open.append(flag)
+        else:
+            to_close.append(flag.pk)
+    CustomerFlag.objects.bulk_update(still_open, ["last_seen_by", "detail"], batch_size=2000)
+    CustomerFlag.objects.filter(pk__in=to_close).update(
+        status=CustomerFlag.Status.CLOSED, closed_by=run, closed_at=now
+    )
+    CustomerFlag.objects.bulk_create(
+        [
+            CustomerFlag(
+                customer_id=customer_id, kind=kind, detail=detail, raised_by=run, last_seen_by=run
+            )
+            for (customer_id, kind), detail in raised.items()
+        ],
+        batch_size=2000,
+    )
+
+
+def _flag_detail(kind: str, row: pd.Series) -> str:
+    if kind == "unprofitable":
+        return f"CLV {row['clv']:,.0f}"
+    if kind == "costly_to_serve":
+        return (
+            f"Cost to serve {row['annual_cost_to_serve']:,.0f} a year against "
+            f"{row['annual_value']:,.0f} of annual margin"
+        )
+    if kind == "inherently_unhappy":
+        return f"{row['complaints_per_year']:.1f} complaints a year"
+    if kind == "at_risk":
+        return f"P(active) {row['p_alive']:.0%}"
+    if kind == "failed_by_us":
+        return f"Commitment compliance {row['compliance']:.0f}/100"
+    return ""
+
+
+def _prune(*, keep: int) -> int:
+    """Delete the oldest finished runs beyond ``keep``; the current run is never pruned."""
+    finished = EconomicsRun.objects.filter(active__isnull=True).exclude(is_current=True)
+    stale = list(finished.order_by("-created_at", "-pk").values_list("pk", flat=True)[keep - 1 :])
+    if stale:
+        CustomerScore.objects.filter(run_id__in=stale).delete()
+        EconomicsRun.objects.filter(pk__in=stale).delete()
+    return len(stale)
+
+
+# --- flag decisions -------------------------------------------------------------------
+
+
+@transaction.atomic
+def flag_decide(
+    *,
+    flag: CustomerFlag,
+    decision: str,
+    user,
+    reason: str = "",
+    snoozed_until: dt.date | None = None,
+) -> CustomerFlag:
+    """A person's decision on an open flag; it stays with the flag across runs."""
+    flag = CustomerFlag.objects.select_for_update().get(pk=flag.pk)
+    if flag.status != CustomerFlag.Status.OPEN:
+        raise ValidationError("This flag is closed: the condition has cleared.")
+    if not decision or decision not in set(CustomerFlag.Decision):
+        raise ValidationError("Choose accept, dismiss or snooze.")
+    if decision == CustomerFlag.Decision.DISMISSED and not reason.strip():
+        raise ValidationError({"reason": "Say why this flag is dismissed."})
+    if decision == CustomerFlag.Decision.SNOOZED and (
+        snoozed_until is None or snoozed_until <= timezone.localdate()
+    ):
+        raise ValidationError({"snoozed_until": "Snooze until a date in the future."})
+    flag.decision = decision
+    flag.decision_reason = reason.strip()
+    flag.snoozed_until = snoozed_until if decision == CustomerFlag.Decision.SNOOZED else None
+    flag.decided_by = user
+    flag.decided_at = timezone.now()
+    flag.full_clean()
+    flag.save(update_fields=["decision", "decision_reason", "snoozed_until", "decided_by",
+                             "decided_at"])  # fmt: skip
+    return flag
+
+
+@transaction.atomic
+def activity_rate_set(*, activity_type, effective_from: dt.date, unit_cost: Decimal, user=None):
+    """The unit cost of an activity type from a date on. Earlier rates stay: runs as of
+    earlier dates keep using them. Setting a rate for a day that has one replaces it."""
+    from customers.models import ActivityRate
+
+    rate, _ = ActivityRate.objects.update_or_create(
+        activity_type=activity_type,
+        effective_from=effective_from,
+        defaults={"unit_cost": unit_cost},
+    )
+    rate.full_clean()
+    return rate

@@ -1,6 +1,10 @@
-from celery import shared_task
+"""Thin tasks: take ids, call a service."""
 
-from .services import heartbeat_record
+from celery import shared_task
+from django.utils import timezone
+
+from .models import EconomicsRun
+from .services import EconomicsRunBusy, cost_model_get, heartbeat_record, run_execute, run_request
 
 
 @shared_task(name="economics.tasks.record_heartbeat", ignore_result=False)
@@ -9,3 +13,22 @@ def record_heartbeat() -> int:
     eager = bool(getattr(record_heartbeat.request, "is_eager", False))
     hostname = getattr(record_heartbeat.request, "hostname", None)
     return heartbeat_record(hostname=hostname, eager=eager).pk
+
+
+@shared_task(name="economics.tasks.run_economics", acks_late=True, ignore_result=False)
+def run_economics_task(run_id: int) -> str:
+    """Compute and publish a queued run. A run that is not queued any more is left alone,
+    so a redelivered message does no harm."""
+    run = run_execute(run_id)
+    return "skipped" if run is None else run.status
+
+
+@shared_task(name="economics.tasks.nightly_economics", ignore_result=False)
+def nightly_economics_task() -> str:
+    if not cost_model_get().nightly_run:
+        return "nightly run is switched off"
+    try:
+        run = run_request(as_of=timezone.localdate(), trigger=EconomicsRun.Trigger.SCHEDULE)
+    except EconomicsRunBusy as exc:
+        return str(exc)
+    return f"queued run #{run.pk}"

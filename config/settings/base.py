@@ -4,6 +4,7 @@ the environment through the one ``env`` object below."""
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -43,11 +44,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "customers",
     "roles",
     "commitments",
     "economics",
+    "imports",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +166,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Customer roles, mutual commitments and customer economics.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -------------------------------------------------------------------------
@@ -189,6 +196,13 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "economics.tasks.record_heartbeat",
         "schedule": 60.0,
+    },
+    "nightly-economics": {
+        "task": "economics.tasks.nightly_economics",
+        "schedule": crontab(
+            hour=env.int("ECONOMICS_NIGHTLY_HOUR", default=2),
+            minute=env.int("ECONOMICS_NIGHTLY_MINUTE", default=30),
+        ),
     },
 }
 

@@ -62,12 +62,14 @@ def load_metric_data(
 
     cust = _frame(
         cust_qs.order_by("pk"),
-        ["pk", "acquired_on", "account_manager_id"],
-        ["id", "acquired_on", "account_manager_id"],
-    )
+        ["pk", "acquired_on", "account_manager_id", "acquisition_cost", "sales_bonus",
+         "segment", "acquisition_channel", "sales_rep", "status"],
+        ["id", "acquired_on", "account_manager_id", "acquisition_cost", "sales_bonus",
+         "segment", "acquisition_channel", "sales_rep", "status"],
+    )  # fmt: skip
     cust["has_account_manager"] = cust["account_manager_id"].notna()
     _dates(cust, "acquired_on")
-    cust = cust.set_index("id")[["acquired_on", "has_account_manager"]]
+    cust = cust.set_index("id")
     ids = cust_qs.values("pk")
 
     orders = _frame(
@@ -106,8 +108,8 @@ def load_metric_data(
 
     activities = _frame(
         ServiceActivity.objects.filter(customer_id__in=ids, date__lte=as_of),
-        ["customer_id", "date", "activity_type__kind", "quantity"],
-        ["customer_id", "date", "kind", "quantity"],
+        ["customer_id", "date", "activity_type__kind", "quantity", "activity_type_id", "amount"],
+        ["customer_id", "date", "kind", "quantity", "activity_type_id", "amount"],
     )
     _dates(activities, "date")
     activities["quantity"] = activities["quantity"].astype("float64")

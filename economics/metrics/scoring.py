@@ -3,27 +3,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 
 from .catalogue import LOWER
 
 
-def attainment(actual, target: float, direction: str) -> np.ndarray:
+def attainment(actual, target, direction: str) -> np.ndarray:
     """actual / target capped at 1 for "at least" targets; target / actual capped at 1
     for "at most" targets. A zero target is met by anything for "at least" and only by
-    zero for "at most". NaN actual (no data) stays NaN."""
+    zero for "at most". NaN actual (no data) stays NaN. ``target`` may be one number or
+    one per customer."""
     actual = np.asarray(actual, dtype="float64")
-    target = float(target)
+    target = np.broadcast_to(np.asarray(target, dtype="float64"), actual.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         if direction == LOWER:
-            if target <= 0:
-                result = np.where(actual <= 0, 1.0, 0.0)
-            else:
-                result = np.where(actual <= target, 1.0, target / actual)
-        elif target <= 0:
-            result = np.ones_like(actual)
+            result = np.where(
+                target <= 0,
+                np.where(actual <= 0, 1.0, 0.0),
+                np.where(actual <= target, 1.0, target / actual),
+            )
         else:
-            result = np.clip(actual / target, 0.0, 1.0)
+            result = np.where(target <= 0, 1.0, actual / target)
     return np.where(np.isnan(actual), np.nan, np.clip(result, 0.0, 1.0))
 
 
@@ -37,3 +40,35 @@ def weighted_score(attainments: np.ndarray, weights: np.ndarray) -> np.ndarray:
     total = np.where(has, att * w, 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total_w > 0, 100.0 * total / total_w, np.nan)
+
+
+@dataclass
+class PlanItem:
+    """One expectation or commitment as it applies to a set of customers: the metric,
+    its parameters and direction, and each customer's target and weight."""
+
+    metric: str
+    params: dict
+    direction: str
+    customer_ids: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+
+
+def score_plan(values: dict[tuple, pd.Series], items: list[PlanItem], index: pd.Index) -> pd.Series:
+    """The weighted 0–100 score of every customer in ``index`` over the plan's items.
+    ``values`` maps (metric, sorted params) to the metric for all customers."""
+    numerator = np.zeros(len(index))
+    denominator = np.zeros(len(index))
+    for item in items:
+        key = (item.metric, tuple(sorted(item.params.items())))
+        series = values[key]
+        positions = index.get_indexer(item.customer_ids)
+        actual = series.to_numpy()[positions]
+        att = attainment(actual, item.targets, item.direction)
+        has = ~np.isnan(att)
+        np.add.at(numerator, positions[has], att[has] * item.weights[has])
+        np.add.at(denominator, positions[has], item.weights[has])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
+    return pd.Series(score, index=index)

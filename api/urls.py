@@ -1,0 +1,19 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+app_name = "api"
+
+router = DefaultRouter()
+for kind, viewset in views.RECORD_VIEWSETS.items():
+    router.register(kind, viewset, basename=kind)
+router.register("blueprints", views.BlueprintViewSet, basename="blueprints")
+router.register("charters", views.CharterViewSet, basename="charters")
+
+urlpatterns = [
+    path("schema/", views.schema_view, name="schema"),
+    path("docs/", views.docs_view, name="docs"),
+    path("redoc/", views.redoc_view, name="redoc"),
+    path("v1/", include(router.urls)),
+]
