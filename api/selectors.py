@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, Prefetch, Q, QuerySet
 
 from accounts.personas import Persona, has_persona, sees_all_customers
 from customers.models import (
@@ -16,7 +16,11 @@ from customers.models import (
     ServiceActivity,
     SupportTicket,
 )
+from economics.models import CustomerScore
+from economics.selectors import current_run
 from roles.models import Charter, RoleBlueprint
+
+from .permissions import ROLE_READERS
 
 
 def reads_all_data(user) -> bool:
@@ -28,9 +32,18 @@ def api_customers(user) -> QuerySet[Customer]:
     customers = (
         Customer.objects.all() if reads_all_data(user) else Customer.objects.visible_to(user)
     )
-    # Extension point: once economics stores per-customer figures, annotate or
-    # prefetch the latest run's figures here and add them to CustomerSerializer.
-    return customers.select_related("account_manager").order_by("id")
+    customers = customers.select_related("account_manager").order_by("id")
+    run = current_run()
+    if run is not None and has_persona(user, *ROLE_READERS):
+        # The current run's figures, one query for the whole page.
+        customers = customers.prefetch_related(
+            Prefetch(
+                "scores",
+                queryset=CustomerScore.objects.filter(run=run).select_related("run"),
+                to_attr="current_scores",
+            )
+        )
+    return customers
 
 
 # kind → (model, related fields to fetch, date field for the date range)

@@ -9,6 +9,7 @@ only describe the request bodies in the OpenAPI schema.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models import (
@@ -20,6 +21,7 @@ from customers.models import (
     ServiceActivity,
     SupportTicket,
 )
+from economics.api import CustomerFiguresSerializer
 from imports.specs import SPECS, Spec, Type, describe_type
 from roles.models import Charter, LifecycleExpectation, RoleBlueprint
 
@@ -30,9 +32,16 @@ def _customer_key(**kwargs) -> serializers.SlugRelatedField:
 
 class CustomerSerializer(serializers.ModelSerializer):
     account_manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    economics = serializers.SerializerMethodField(
+        help_text="The current economics run's figures; null before the first run, and "
+        "for integrators."
+    )
 
-    # Extension point: the latest economics figures (profit to date, CLV, annual value)
-    # join here as a nested read-only field once economics stores them.
+    @extend_schema_field(CustomerFiguresSerializer(allow_null=True))
+    def get_economics(self, customer: Customer) -> dict | None:
+        scores = getattr(customer, "current_scores", None)
+        return CustomerFiguresSerializer(scores[0]).data if scores else None
+
     class Meta:
         model = Customer
         fields = [
@@ -51,6 +60,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "released_on",
             "created_at",
             "updated_at",
+            "economics",
         ]
 
 
