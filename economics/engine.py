@@ -202,6 +202,7 @@ def compute(
         },
         index=index,
     )
+    scores = scores.join(complaint_and_purchase_columns(data))
     scores["klass"] = classify(scores, inputs.has_role, params)
     scores["flags"] = raise_flags(scores, customers, params)
     watch.lap("classes and flags", 88)
@@ -332,24 +333,47 @@ def _acquisition_quality(scores: pd.DataFrame, customers: pd.DataFrame, by: str)
     return [{"name": k, **{c: float(v) for c, v in row.items()}} for k, row in grouped.iterrows()]
 
 
-def company_kpis(
-    scores: pd.DataFrame, data, last_year: pd.DataFrame, params: EconomicsParams
-) -> dict:
-    customers = data.customers
+def complaint_and_purchase_columns(data) -> pd.DataFrame:
+    """Per customer, over the last twelve months: complaints, the concessions given
+    within 30 days after one of them (each counted once), and purchase days."""
+    index = data.index
     year_start = data.window_start()
     t = data.tickets
     complaints = t[t["is_complaint"] & (t["opened_at"] >= year_start)]
     a = data.activities
     concessions = a[(a["kind"] == "concession") & (a["date"] >= year_start)]
-    # Concessions given within 30 days after a complaint are part of what it cost.
+    concessions = concessions.assign(_row=np.arange(len(concessions)))
     pairs = complaints[["customer_id", "opened_at"]].merge(
-        concessions[["customer_id", "date", "amount"]], on="customer_id"
+        concessions[["customer_id", "date", "amount", "_row"]], on="customer_id"
     )
     after = (pairs["date"] >= pairs["opened_at"].dt.normalize()) & (
         pairs["date"] <= pairs["opened_at"] + pd.Timedelta(days=30)
     )
-    concession_cost = float(pairs.loc[after, "amount"].astype("float64").sum())
-    n_complaints = len(complaints)
+    followed = pairs.loc[after].drop_duplicates("_row")
+    o = data.orders
+    recent = o.loc[o["date"] >= year_start, ["customer_id", "date"]].drop_duplicates()
+    return pd.DataFrame(
+        {
+            "complaints_last_year": complaints.groupby("customer_id").size(),
+            "complaint_concessions_last_year": followed["amount"]
+            .astype("float64")
+            .groupby(followed["customer_id"])
+            .sum(),
+            "purchases_last_year": recent.groupby("customer_id").size(),
+        },
+        index=index,
+    ).fillna(0.0)
+
+
+def company_kpis(
+    scores: pd.DataFrame, data, last_year: pd.DataFrame, params: EconomicsParams
+) -> dict:
+    """The company's figures, from the per-customer columns (the dashboard computes the
+    same from stored scores, for any filter)."""
+    customers = data.customers
+    year_start = data.window_start()
+    n_complaints = int(scores["complaints_last_year"].sum())
+    concession_cost = float(scores["complaint_concessions_last_year"].sum())
     complaint_cost = (
         (n_complaints * params.cost.complaint_handling_cost + concession_cost) / n_complaints
         if n_complaints
@@ -359,8 +383,7 @@ def company_kpis(
     pool = (
         scores.loc[acquired, "acquisition_cost"] if acquired.any() else scores["acquisition_cost"]
     )
-    buyers = data.orders.loc[data.orders["date"] >= year_start, "customer_id"].unique()
-    annual_values = scores.loc[scores.index.intersection(buyers), "annual_value"]
+    annual_values = scores.loc[scores["purchases_last_year"] > 0, "annual_value"]
     with_cac = scores["acquisition_cost"] > 0
     mean_cac = float(scores.loc[with_cac, "acquisition_cost"].mean()) if with_cac.any() else None
     positive = float(scores.loc[scores["clv"] > 0, "clv"].sum())

@@ -237,6 +237,7 @@ MONEY_COLUMNS = [
     "cost_concessions", "cost_collection", "cost_commitments", "cost_to_serve",
     "acquisition_cost", "profit_to_date", "annual_value", "annual_cost_to_serve",
     "annual_profit", "future_margin", "future_cost_to_serve", "predicted_future_value", "clv",
+    "complaint_concessions_last_year",
 ]  # fmt: skip
 FLOAT_COLUMNS = ["recency_weeks", "age_weeks", "complaints_per_year"]
 OPTIONAL_FLOATS = ["p_alive", "expected_purchases", "role_fit", "compliance", "forgiveness",
@@ -268,6 +269,8 @@ def _write_scores(run: EconomicsRun, scores: pd.DataFrame) -> None:
                 **{c: float(r[c]) for c in FLOAT_COLUMNS},
                 **{c: _opt(r.get(c)) for c in OPTIONAL_FLOATS},
                 frequency=int(r["frequency"]),
+                complaints_last_year=int(r["complaints_last_year"]),
+                purchases_last_year=int(r["purchases_last_year"]),
                 expected_margin_per_purchase=None if margin is None else _cents(margin),
                 holdout_actual=None if holdout_actual is None else int(holdout_actual),
                 klass=r["klass"],
