@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.personas import Persona, primary_persona
 from customers import selectors as customer_selectors
+from customers.filters import CustomerFilter
 from customers.models import Customer
 from economics import charts
 from economics.selectors import last_heartbeat
@@ -47,7 +48,9 @@ def home(request: HttpRequest) -> HttpResponse:
         context["counts"] = customer_selectors.data_counts()
         context["heartbeat"] = last_heartbeat()
     if persona == Persona.ACCOUNT_MANAGER:
-        context["my_customers"] = customer_selectors.customer_list(user=request.user)[:15]
+        context["my_customers"] = customer_selectors.customer_list(
+            user=request.user, filters=CustomerFilter(sort="-clv")
+        )[:15]
         context["my_customer_count"] = customers.count()
         context["open_charters"] = open_charters(user=request.user)[:15]
         context["trailing"] = customer_selectors.trailing_totals(customers=customers, as_of=today)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from .filters import FIGURES
 from .models import ZERO, Customer
 
 FORMATS = ("csv", "xlsx")
@@ -48,8 +49,7 @@ def _money(value: Decimal | None) -> Decimal:
 
 
 # The first columns are those of the customers import file, so an export shows the
-# customer as it would be loaded. Economics figures (CLV, annual profit …) are added
-# here once the economics runs produce them.
+# customer as it would be loaded; then the current economics run's figures.
 CUSTOMER_COLUMNS = [
     ExportColumn("external_id", lambda c: c.external_id),
     ExportColumn("name", lambda c: c.name),
@@ -65,20 +65,24 @@ CUSTOMER_COLUMNS = [
     ),
     ExportColumn("status", lambda c: c.status),
     ExportColumn("released_on", lambda c: c.released_on),
-    ExportColumn("orders", lambda c: c.order_count),
-    ExportColumn("last_order_on", lambda c: c.last_order_on),
-    ExportColumn("revenue", lambda c: _money(c.export_revenue)),
-    ExportColumn("gross_margin", lambda c: _money(c.export_revenue) - _money(c.export_cost)),
+    *[ExportColumn(name, lambda c, name=name: _figure(c, name)) for name in FIGURES],
 ]
 
 
+def _figure(customer: Customer, name: str) -> Any:
+    """A figure of the current economics run (blank before the first run)."""
+    value = getattr(customer, f"current_{name}", None)
+    if isinstance(value, Decimal):
+        return _money(value)
+    if isinstance(value, float):
+        return round(value, 4)
+    return value if value is not None else ""
+
+
 def customer_export_rows(customers: QuerySet[Customer]) -> Iterator[list[Any]]:
-    """Rows of the customer list (as filtered on the page) with their figures to date.
+    """Rows of the customer list (as filtered on the page) with their figures.
     ``customers`` comes from ``customers.selectors.customer_list``."""
-    annotated = customers.annotate(
-        export_revenue=Sum("orders__revenue"), export_cost=Sum("orders__cost")
-    )
-    for customer in annotated.iterator(chunk_size=2000):
+    for customer in customers.iterator(chunk_size=2000):
         yield [column.value(customer) for column in CUSTOMER_COLUMNS]
 
 

@@ -9,6 +9,7 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
+from .filters import CustomerFilter
 from .models import (
     Customer,
     Feedback,
@@ -28,20 +29,27 @@ def get_customer_for_user(user, pk: int) -> Customer:
     return get_object_or_404(Customer.objects.visible_to(user).for_list(), pk=pk)
 
 
-def customer_list(
-    *, user, query: str = "", segment: str = "", status: str = ""
-) -> QuerySet[Customer]:
-    qs = Customer.objects.visible_to(user).for_list()
-    if query:
-        qs = qs.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
-    if segment:
-        qs = qs.filter(segment=segment)
-    if status:
-        qs = qs.filter(status=status)
-    return qs.annotate(
-        order_count=Count("orders", distinct=True),
-        last_order_on=Max("orders__date"),
-    ).order_by("name", "pk")
+def customer_list(*, user, filters: CustomerFilter | None = None) -> QuerySet[Customer]:
+    """The customers the user may see, filtered, with the current run's figures."""
+    return (filters or CustomerFilter()).apply(Customer.objects.visible_to(user).for_list())
+
+
+def filter_choices() -> dict[str, list]:
+    """The values the list's filters offer."""
+
+    def distinct(field: str) -> list[str]:
+        return list(
+            Customer.objects.exclude(**{field: ""})
+            .order_by(field)
+            .values_list(field, flat=True)
+            .distinct()
+        )
+
+    return {
+        "segments": distinct("segment"),
+        "channels": distinct("acquisition_channel"),
+        "reps": distinct("sales_rep"),
+    }
 
 
 def segments() -> list[str]:

@@ -6,11 +6,16 @@ from django.shortcuts import render
 
 from accounts.decorators import READERS, persona_required
 from accounts.personas import Persona, has_persona
+from accounts.selectors import account_managers
+from economics.models import CustomerClass, FlagKind
+from economics.selectors import current_run
 from roles.access import can_edit_charters_of
 from roles.forms import CharterAssignForm
+from roles.models import RoleBlueprint
 from roles.selectors import current_charter, mutual_scorecard
 
 from . import exports, selectors
+from .filters import CustomerFilter
 from .models import Customer
 
 PAGE_SIZE = 50
@@ -22,25 +27,26 @@ def can_assign_roles(user) -> bool:
 
 @persona_required(*READERS)
 def customer_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    segment = request.GET.get("segment", "")
-    status = request.GET.get("status", "")
-    customers = selectors.customer_list(
-        user=request.user, query=query, segment=segment, status=status
-    )
+    filters = CustomerFilter.from_query(request.GET)
+    customers = selectors.customer_list(user=request.user, filters=filters)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "customers/customer_list.html",
         {
             "page": page,
-            "q": query,
-            "segment": segment,
-            "status": status,
-            "segments": selectors.segments(),
+            "f": filters,
+            "choices": selectors.filter_choices(),
             "statuses": Customer.Status.choices,
-            "assign_form": CharterAssignForm() if can_assign_roles(request.user) else None,
-            "filters": request.GET.urlencode(),
+            "classes": CustomerClass.choices,
+            "flag_kinds": FlagKind.choices,
+            "blueprints": RoleBlueprint.objects.order_by("name").values_list("pk", "name"),
+            "managers": account_managers().values_list("pk", "first_name", "last_name"),
+            "assign_form": (
+                CharterAssignForm(prefix="assign") if can_assign_roles(request.user) else None
+            ),
+            "filters": filters.querystring(),
+            "has_run": current_run() is not None,
         },
     )
 
@@ -66,9 +72,6 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The customer list as filtered on the page, to CSV or XLSX."""
     customers = selectors.customer_list(
-        user=request.user,
-        query=request.GET.get("q", "").strip(),
-        segment=request.GET.get("segment", ""),
-        status=request.GET.get("status", ""),
+        user=request.user, filters=CustomerFilter.from_query(request.GET)
     )
     return exports.customers_export_response(customers, fmt=fmt)

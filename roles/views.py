@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import READERS, persona_required
 from customers import selectors as customer_selectors
+from customers.filters import CustomerFilter
 
 from . import selectors, services
 from .access import (
@@ -287,19 +288,15 @@ def charter_assign(request: HttpRequest, customer_pk: int) -> HttpResponse:
 @persona_required(*READERS)
 def charter_assign_many(request: HttpRequest) -> HttpResponse:
     """Assign a blueprint to every customer of the filtered list the user may change."""
-    form = CharterAssignForm(request.POST)
-    back = reverse("customers:list") + "?" + request.POST.get("filters", "")
+    form = CharterAssignForm(request.POST, prefix="assign")
+    filters = CustomerFilter.from_query(request.POST)
+    back = reverse("customers:list") + "?" + filters.querystring()
     if not form.is_valid():
         messages.error(request, "Choose a role blueprint to assign.")
         return redirect(back)
     customers = [
         c
-        for c in customer_selectors.customer_list(
-            user=request.user,
-            query=request.POST.get("q", ""),
-            segment=request.POST.get("segment", ""),
-            status=request.POST.get("status", ""),
-        )
+        for c in customer_selectors.customer_list(user=request.user, filters=filters)
         if can_edit_charters_of(request.user, c)
     ]
     if not customers:

@@ -39,3 +39,15 @@ def metric_value(value, unit: str = "") -> str:
         return f"{number.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP).normalize():f} %"
     text = f"{number.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def zip_self(values) -> list[tuple]:
+    """["a", "b"] → [("a", "a"), ("b", "b")]: a list as select options."""
+    return [(v, v) for v in values]
+
+
+@register.filter
+def full_names(rows) -> list[tuple]:
+    """(pk, first, last) rows → (pk, "First Last") options."""
+    return [(pk, f"{first} {last}".strip()) for pk, first, last in rows]

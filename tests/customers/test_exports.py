@@ -40,6 +40,9 @@ def test_neutralise(value, expected):
     assert neutralise(value) == expected
 
 
+C1_ACQUISITION = Decimal("812.40")
+
+
 @pytest.fixture
 def customers(account_manager, other_account_manager):
     northwind = CustomerFactory(
@@ -47,6 +50,7 @@ def customers(account_manager, other_account_manager):
         name="Northwind",
         segment="Enterprise",
         account_manager=account_manager,
+        acquisition_cost=C1_ACQUISITION,
     )
     OrderFactory(customer=northwind, revenue=Decimal("1000.00"), cost=Decimal("600.00"))
     OrderFactory(customer=northwind, revenue=Decimal("250.50"), cost=Decimal("100.25"),
@@ -74,14 +78,31 @@ def test_csv_export_of_the_filtered_list_with_figures(client, executive, custome
                           "sales_rep"]  # fmt: skip
     assert len(rows) == 2
     record = dict(zip(header, rows[1], strict=True))
-    assert (record["external_id"], record["orders"], record["last_order_on"]) == (
-        "C1",
-        "2",
-        "2024-05-06",
-    )
-    # 1000.00 + 250.50 of revenue, less 600.00 + 100.25 of cost
-    assert (record["revenue"], record["gross_margin"]) == ("1250.50", "550.25")
+    assert record["external_id"] == "C1"
     assert record["account_manager"] == "am"
+    # Before any economics run there are no figures to export.
+    assert (record["revenue"], record["clv"], record["klass"]) == ("", "", "")
+
+
+def test_csv_export_carries_the_current_runs_figures(client, executive, customers):
+    import datetime as dt
+    from decimal import Decimal
+
+    from customers.models import Customer
+    from economics.models import CustomerScore, EconomicsRun
+
+    run = EconomicsRun.objects.create(
+        as_of=dt.date(2024, 12, 31), status="succeeded", active=None, is_current=True
+    )
+    CustomerScore.objects.create(
+        run=run, customer=Customer.objects.get(external_id="C1"), revenue=Decimal("1250.50"),
+        gross_margin=Decimal("550.25"), clv=Decimal("-12.30"), role_fit=71.25, klass="reprice",
+    )  # fmt: skip
+    client.force_login(executive)
+    rows = rows_of_csv(client.get(reverse("customers:export", args=["csv"]), {"q": "C1"}))
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert (record["revenue"], record["gross_margin"]) == ("1250.50", "550.25")
+    assert (record["clv"], record["role_fit"], record["klass"]) == ("-12.30", "71.25", "reprice")
 
 
 def test_csv_export_neutralises_formulas(client, executive, customers):
@@ -99,8 +120,7 @@ def test_xlsx_export_keeps_numbers_and_neutralises_text(client, executive, custo
     header = rows[0]
     by_id = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
     assert set(by_id) == {"C1", "C2", "C3"}
-    assert by_id["C1"]["revenue"] == pytest.approx(1250.50)
-    assert by_id["C1"]["gross_margin"] == pytest.approx(550.25)
+    assert by_id["C1"]["acquisition_cost"] == pytest.approx(float(C1_ACQUISITION))
     assert by_id["C2"]["name"] == "'=cmd|' /C calc'!A0"
     name_cell = next(
         c for row in sheet.iter_rows() for c in row if c.value == "'=cmd|' /C calc'!A0"
@@ -129,4 +149,4 @@ def test_an_unknown_format_is_404(client, executive):
 def test_the_list_page_links_to_the_exports_with_its_filter(client, executive, customers):
     client.force_login(executive)
     html = client.get(reverse("customers:list"), {"segment": "SMB"}).content.decode()
-    assert reverse("customers:export", args=["csv"]) + "?q=&amp;segment=SMB&amp;status=" in html
+    assert reverse("customers:export", args=["csv"]) + "?segment=SMB" in html

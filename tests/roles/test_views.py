@@ -236,7 +236,7 @@ def test_assigning_a_blueprint_to_a_filtered_list(client, account_manager, bluep
     client.force_login(account_manager)
     response = client.post(
         reverse("roles:charter_assign_many"),
-        {"blueprint": blueprint.pk, "segment": "Enterprise", "filters": "segment=Enterprise"},
+        {"assign-blueprint": blueprint.pk, "segment": "Enterprise"},
     )
     assert response.status_code == 302
     assert Charter.objects.count() == 3
