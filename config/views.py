@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,8 +15,9 @@ from customers import selectors as customer_selectors
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from economics import charts
+from economics.models import CustomerFlag
 from economics.selectors import last_heartbeat
-from roles.selectors import open_charters
+from roles.selectors import listening_due, open_charters
 
 HOME_TEMPLATES = {
     Persona.ADMIN: "core/home_admin.html",
@@ -48,9 +50,25 @@ def home(request: HttpRequest) -> HttpResponse:
         context["counts"] = customer_selectors.data_counts()
         context["heartbeat"] = last_heartbeat()
     if persona == Persona.ACCOUNT_MANAGER:
-        context["my_customers"] = customer_selectors.customer_list(
-            user=request.user, filters=CustomerFilter(sort="-clv")
-        )[:15]
+        my_customers = list(
+            customer_selectors.customer_list(
+                user=request.user, filters=CustomerFilter(sort="clv")
+            ).prefetch_related(
+                Prefetch(
+                    "flags",
+                    queryset=CustomerFlag.objects.filter(status=CustomerFlag.Status.OPEN),
+                    to_attr="open_flags",
+                )
+            )[:15]
+        )
+        context["my_customers"] = my_customers
+        context["listening_due"] = listening_due(customers)[:15]
+        context["flagged_count"] = (
+            CustomerFlag.objects.filter(customer__in=customers, status="open")
+            .values("customer_id")
+            .distinct()
+            .count()
+        )
         context["my_customer_count"] = customers.count()
         context["open_charters"] = open_charters(user=request.user)[:15]
         context["trailing"] = customer_selectors.trailing_totals(customers=customers, as_of=today)

@@ -157,3 +157,51 @@ def most_complaining(*, customers: QuerySet[Customer], limit: int = 10) -> list[
         .filter(complaints__gt=0)
         .order_by("-complaints", "name")[:limit]
     )
+
+
+TIMELINE_LIMIT = 2000
+
+
+def _event(day, kind: str, label: str) -> dict:
+    return {"date": day, "kind": kind, "label": label}
+
+
+def customer_timeline(customer: Customer) -> list[dict]:
+    """The relationship's events, newest first: orders, invoices paid late, tickets and
+    complaints, activities and concessions, referrals and feedback."""
+    n = TIMELINE_LIMIT
+    events = [
+        _event(o.date, "Order", f"{o.get_kind_display()}, revenue {o.revenue:,.2f}")
+        for o in customer.orders.only("date", "revenue", "kind")[:n]
+    ]
+    late = customer.invoices.filter(paid_on__gt=F("due_on")).only("due_on", "paid_on", "amount")
+    events += [
+        _event(i.paid_on, "Invoice paid late",
+               f"{i.amount:,.2f} paid {(i.paid_on - i.due_on).days} days late")
+        for i in late[:n]
+    ]  # fmt: skip
+    tickets = customer.tickets.only("opened_at", "is_complaint", "subject", "channel")
+    events += [
+        _event(t.opened_at.date(), "Complaint" if t.is_complaint else "Ticket",
+               f"{t.subject or 'Ticket'} ({t.get_channel_display()})")
+        for t in tickets[:n]
+    ]  # fmt: skip
+    for a in customer.activities.select_related("activity_type")[:n]:
+        concession = a.activity_type.kind == "concession"
+        label = f"{a.activity_type.name} × {a.quantity:g}"
+        if concession and a.amount:
+            label += f", {a.amount:,.2f} given"
+        events.append(_event(a.date, "Concession" if concession else "Activity", label))
+    events += [
+        _event(r.date, "Referral", f"Referred {r.referred.name if r.referred else r.referred_name}")
+        for r in customer.referrals_made.select_related("referred")[:n]
+    ]
+    for fb in customer.feedback.all()[:n]:
+        label = fb.get_kind_display()
+        if fb.score is not None:
+            label += f", score {fb.score}"
+        if fb.insight:
+            label += f": “{fb.insight[:80]}”"
+        events.append(_event(fb.date, "Feedback", label))
+    events.sort(key=lambda e: e["date"], reverse=True)
+    return events

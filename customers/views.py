@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -8,13 +9,13 @@ from accounts.decorators import READERS, persona_required
 from accounts.personas import Persona, has_persona
 from accounts.selectors import account_managers
 from economics.models import CustomerClass, FlagKind
-from economics.selectors import current_run
+from economics.selectors import current_run, latest_score, open_flags
 from roles.access import can_edit_charters_of
 from roles.forms import CharterAssignForm
 from roles.models import RoleBlueprint
 from roles.selectors import current_charter, mutual_scorecard
 
-from . import exports, selectors
+from . import charts, exports, selectors
 from .filters import CustomerFilter
 from .models import Customer
 
@@ -54,6 +55,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @persona_required(*READERS)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.get_customer_for_user(request.user, pk)
+    score = latest_score(customer)
+    timeline = selectors.customer_timeline(customer)
     return render(
         request,
         "customers/customer_detail.html",
@@ -64,6 +67,20 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "charter": current_charter(customer),
             "scorecard": mutual_scorecard(customer),
             "can_edit_charter": can_edit_charters_of(request.user, customer),
+            "score": score,
+            "flags": open_flags(customer),
+            "waterfall": (
+                charts.economics_waterfall(score, currency=settings.TANGO_CURRENCY)
+                if score
+                else None
+            ),
+            "timeline": charts.history_timeline(timeline) if timeline else None,
+            "recent_events": timeline[:25],
+            "horizon_hint": (
+                f"in the next {score.run.parameters.get('forecast_horizon_months', 36)} months"
+                if score
+                else ""
+            ),
         },
     )
 

@@ -260,8 +260,12 @@ def raise_flags(
 ) -> pd.Series:
     """The list of flags each customer raises in this run."""
     annual_margin = scores["annual_value"]
-    costly = (scores["annual_cost_to_serve"] > params.costly_to_serve_ratio * annual_margin) & (
-        scores["annual_cost_to_serve"] > 0
+    # Among customers who bought this year (those who did not are "at risk" or
+    # "unprofitable" already): serving them cost too much of the margin they brought.
+    costly = (
+        (scores["annual_cost_to_serve"] > params.costly_to_serve_ratio * annual_margin)
+        & (scores["annual_cost_to_serve"] > 0)
+        & (scores["purchases_last_year"] > 0)
     )
     segment_mean = scores["complaints_per_year"].groupby(customers["segment"]).transform("mean")
     unhappy = (

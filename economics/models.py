@@ -64,12 +64,13 @@ class CostModel(models.Model):
         "we fail a customer below this compliance",
         max_digits=5,
         decimal_places=2,
-        default=Decimal("80"),
+        default=Decimal("60"),
     )
     costly_to_serve_ratio = models.DecimalField(
         "costly to serve above this share of annual gross margin",
         **RATE,
-        default=Decimal("0.5000"),
+        default=Decimal("1.0000"),
+        help_text="1.0 = serving them this year cost more than the margin they brought.",
     )
     unhappy_complaints_multiple = models.DecimalField(
         "inherently unhappy: complaints this many times the segment's average",
@@ -286,6 +287,10 @@ class CustomerScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} in run #{self.run_id}"
+
+    @property
+    def clv_negative(self) -> bool:
+        return self.clv < 0
 
 
 class FlagKind(models.TextChoices):

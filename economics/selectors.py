@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from .models import CustomerScore, EconomicsRun, WorkerHeartbeat
+from .models import CustomerFlag, CustomerScore, EconomicsRun, WorkerHeartbeat
 
 
 def last_heartbeat() -> WorkerHeartbeat | None:
@@ -29,7 +29,15 @@ def latest_score(customer) -> CustomerScore | None:
     run = current_run()
     if run is None:
         return None
-    return CustomerScore.objects.filter(run=run, customer=customer).first()
+    return CustomerScore.objects.filter(run=run, customer=customer).select_related("run").first()
+
+
+def open_flags(customer) -> list[CustomerFlag]:
+    return list(
+        CustomerFlag.objects.filter(customer=customer, status=CustomerFlag.Status.OPEN).order_by(
+            "kind"
+        )
+    )
 
 
 def run_report(run: EconomicsRun) -> dict:

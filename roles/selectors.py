@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
@@ -423,3 +424,71 @@ def mutual_scorecard(
         role_fit_trend=fit[::-1],
         compliance_trend=compliance[::-1],
     )
+
+
+@dataclass
+class ListeningDue:
+    customer: object
+    commitment: str
+    promised: float
+    held: float
+    last_held: dt.date | None
+
+    @property
+    def missing(self) -> int:
+        return max(math.ceil(self.promised - self.held - 1e-9), 0)
+
+
+def listening_due(customers, *, as_of: dt.date | None = None) -> list[ListeningDue]:
+    """Listening commitments (business reviews and the like) of the customers' agreed
+    charters that are behind: fewer sessions in the last twelve months than promised."""
+    from django.utils import timezone
+
+    from commitments.models import Commitment, CommitmentOverride
+
+    as_of = as_of or timezone.localdate()
+    charters = list(
+        Charter.objects.filter(customer__in=customers, status=Charter.Status.AGREED)
+        .select_related("customer")
+        .only("pk", "blueprint_id", "customer")
+    )
+    if not charters:
+        return []
+    promises = {}
+    for c in Commitment.objects.filter(
+        blueprint_id__in={ch.blueprint_id for ch in charters},
+        metric="listening_sessions_per_year",
+        target__isnull=False,
+    ):
+        promises.setdefault(c.blueprint_id, []).append(c)
+    overrides = {
+        (o.charter_id, o.commitment_id): o
+        for o in CommitmentOverride.objects.filter(charter__in=charters)
+    }
+    with_promises = [ch for ch in charters if ch.blueprint_id in promises]
+    if not with_promises:
+        return []
+    data = load_metric_data(as_of=as_of, customer_ids=[ch.customer_id for ch in with_promises])
+    held = get_metric("listening_sessions_per_year")(data)
+    sessions = data.activities[data.activities["kind"] == "listening"]
+    last = sessions.groupby("customer_id")["date"].max()
+    due: list[ListeningDue] = []
+    for charter in with_promises:
+        for commitment in promises[charter.blueprint_id]:
+            override = overrides.get((charter.pk, commitment.pk))
+            if override is not None and override.excluded:
+                continue
+            target = (
+                override.target if override and override.target is not None else commitment.target
+            )
+            row = ListeningDue(
+                customer=charter.customer,
+                commitment=commitment.title,
+                promised=float(target),
+                held=float(held.get(charter.customer_id, 0.0)),
+                last_held=last[charter.customer_id].date() if charter.customer_id in last else None,
+            )
+            if row.missing:
+                due.append(row)
+    due.sort(key=lambda r: (-r.missing, r.customer.name))
+    return due

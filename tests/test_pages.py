@@ -1,6 +1,7 @@
 """Every page as every persona: the owner, another user of the same role (404),
 a persona that may not use the page (403), and anonymous (redirect to login)."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -141,3 +142,41 @@ def test_healthz_reports_the_database(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
+
+
+def test_account_manager_home_shows_listening_commitments_behind(client, account_manager):
+    from tests.factories import AgreedCharterFactory, CommitmentFactory
+
+    customer = CustomerFactory(name="Harbor Foods", account_manager=account_manager)
+    charter = AgreedCharterFactory(customer=customer)
+    CommitmentFactory(blueprint=charter.blueprint, kind="listening", title="Quarterly review",
+                      metric="listening_sessions_per_year", target=Decimal("4"))  # fmt: skip
+    client.force_login(account_manager)
+    response = client.get(reverse("home"))
+    due = response.context["listening_due"]
+    assert [(d.customer.name, d.commitment, d.missing) for d in due] == [
+        ("Harbor Foods", "Quarterly review", 4)
+    ]
+    assert "4 to hold" in response.content.decode()
+
+
+def test_customer_page_shows_the_waterfall_and_timeline_after_a_run(client, executive):
+    from economics.models import CustomerScore, EconomicsRun
+
+    customer = CustomerFactory(name="Northwind Logistics")
+    OrderFactory(customer=customer, date=dt.date(2024, 3, 1))
+    SupportTicketFactory(customer=customer, is_complaint=True, subject="Late delivery")
+    run = EconomicsRun.objects.create(
+        as_of=dt.date(2024, 12, 31), status="succeeded", active=None, is_current=True
+    )
+    CustomerScore.objects.create(run=run, customer=customer, revenue=Decimal("1000"),
+                                 gross_margin=Decimal("400"), clv=Decimal("-20"),
+                                 profit_to_date=Decimal("-20"), klass="let_go")  # fmt: skip
+    client.force_login(executive)
+    response = client.get(reverse("customers:detail", args=[customer.pk]))
+    waterfall = response.context["waterfall"]["data"][0]
+    assert waterfall["type"] == "waterfall"
+    assert waterfall["x"][0] == "Revenue" and waterfall["x"][-1] == "CLV"
+    kinds = {e["kind"] for e in response.context["recent_events"]}
+    assert kinds == {"Order", "Complaint"}
+    assert "Let go candidate" in response.content.decode()

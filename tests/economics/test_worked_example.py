@@ -166,7 +166,10 @@ def test_the_worked_example(harbor_foods):
     assert row["compliance"] == pytest.approx(50.0)
     # It fits its role but loses money, and we break our promises: fix our side.
     assert row["klass"] == "fix_our_side"
-    assert row["flags"] == ["unprofitable", "costly_to_serve", "failed_by_us"]
+    assert row["flags"] == ["unprofitable", "failed_by_us"]
+    # Serving it cost 955 this year against 1,400 of margin: under the default ratio of
+    # 1.0, so not "costly to serve"; at 0.5 it would be.
+    assert row["annual_cost_to_serve"] / row["annual_value"] == pytest.approx(0.682, abs=1e-3)
 
     # Company KPIs: one complaint, with a 250 credit four days later.
     assert result.kpis["cost_of_complaint"] == pytest.approx(120 + 250)
