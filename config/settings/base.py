@@ -86,10 +86,11 @@ TEMPLATES = [
     },
 ]
 
+VAR_DIR = BASE_DIR / "var"  # the embedded default's database, uploads and screenshots
+VAR_DIR.mkdir(exist_ok=True)
+
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'tango.sqlite3'}"
-    ),
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tango.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
