@@ -20,6 +20,7 @@ install: $(STAMP)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py run_economics --if-missing
 	$(PY) manage.py demo_logins --port $(PORT)
 	$(PY) manage.py runserver 0.0.0.0:$(PORT)
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from economics.models import EconomicsRun
-from economics.selectors import run_report
+from economics.selectors import current_run, run_report
 from economics.services import EconomicsRunBusy, run_execute, run_request
 
 
@@ -27,8 +27,16 @@ class Command(BaseCommand):
             help="Also compare predicted with actual repeat purchases up to this date",
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON document")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="Do nothing when a run is current already (used by make run)",
+        )
 
     def handle(self, *args, as_of=None, holdout_end=None, json=False, **options):
+        if options.get("if_missing") and current_run() is not None:
+            self.stdout.write("The economics have been computed already; --if-missing given.")
+            return
         try:
             run = run_request(
                 as_of=as_of, holdout_end=holdout_end, trigger=EconomicsRun.Trigger.CLI,
