@@ -44,7 +44,7 @@ def economics_waterfall(score, *, currency: str) -> dict:
             x=[s[0] for s in steps],
             y=[s[1] if s[2] != "total" else 0 for s in steps],
             measure=[s[2] for s in steps],
-            text=[f"{s[1]:,.0f}" for s in steps],
+            text=[f"{round(s[1]):,}" for s in steps],
             textposition="outside",
             connector={"line": {"color": "#cbd5e0"}},
             increasing={"marker": {"color": "#2f855a"}},
