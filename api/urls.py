@@ -17,7 +17,6 @@ router.register("economics/runs", EconomicsRunViewSet, basename="economics-runs"
 urlpatterns = [
     path("schema/", views.schema_view, name="schema"),
     path("docs/", views.docs_view, name="docs"),
-    path("redoc/", views.redoc_view, name="redoc"),
     path("v1/economics/cost-model/", CostModelView.as_view(), name="cost-model"),
     path("v1/", include(router.urls)),
 ]

@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("roles/", include("roles.urls")),
     path("economics/", include("economics.urls")),
+    path("cx/", include("cx.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -14,6 +14,7 @@ from accounts.personas import Persona, primary_persona
 from customers import selectors as customer_selectors
 from customers.filters import CustomerFilter
 from customers.models import Customer
+from cx import selectors as cx_selectors
 from economics import charts
 from economics.models import CustomerFlag
 from economics.selectors import last_heartbeat
@@ -73,6 +74,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["open_charters"] = open_charters(user=request.user)[:15]
         context["trailing"] = customer_selectors.trailing_totals(customers=customers, as_of=today)
     if persona == Persona.CX:
+        context["worklist"] = cx_selectors.worklist_headline(user=request.user, today=today)
         context["recent_complaints"] = customer_selectors.recent_complaints(customers=customers)
         context["most_complaining"] = customer_selectors.most_complaining(customers=customers)
     if persona == Persona.INTEGRATOR:

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from accounts.decorators import READERS, persona_required
 from accounts.personas import Persona, has_persona
 from accounts.selectors import account_managers
+from cx.selectors import cases_for_customer
 from economics.models import CustomerClass, FlagKind
 from economics.selectors import current_run, latest_score, open_flags
 from roles.access import can_edit_charters_of
@@ -69,6 +70,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit_charter": can_edit_charters_of(request.user, customer),
             "score": score,
             "flags": open_flags(customer),
+            "cases": list(cases_for_customer(customer)[:5]),
             "waterfall": (
                 charts.economics_waterfall(score, currency=settings.TANGO_CURRENCY)
                 if score

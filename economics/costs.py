@@ -39,10 +39,13 @@ def activity_costs(activities: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
     ``rates``: activity_type_id, effective_from (datetime64), unit_cost (float)."""
     if activities.empty:
         return pd.Series(dtype="float64")
+    if rates.empty:  # no unit cost set for any activity type yet
+        return pd.Series(0.0, index=activities.index)
     acts = activities[["activity_type_id", "date", "quantity"]].copy()
+    acts["activity_type_id"] = acts["activity_type_id"].astype("int64")
     acts["_row"] = np.arange(len(acts))
     acts = acts.sort_values("date")
-    r = rates.sort_values("effective_from")
+    r = rates.sort_values("effective_from").astype({"activity_type_id": "int64"})
     merged = pd.merge_asof(
         acts,
         r[["activity_type_id", "effective_from", "unit_cost"]],

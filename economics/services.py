@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers.models import Order
@@ -310,6 +310,25 @@ def _publish(run: EconomicsRun, result: engine.EngineResult, extra_timing=None) 
             error="",
         )
     _prune(keep=int(run.parameters.get("runs_kept", 30)))
+    _after_publish(run)
+
+
+def _after_publish(run: EconomicsRun) -> None:
+    """Fresh statistics for the planner (a run adds many rows at once, too few of the
+    table for auto-analyze to notice) and the dashboard's figures computed once, so the
+    first executive to open it does not wait."""
+    from customers.filters import CustomerFilter
+
+    from .dashboard import cached_dashboard
+    from .selectors import previous_run
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE economics_customerscore")
+    try:
+        cached_dashboard(run, previous_run(run), CustomerFilter())
+    except Exception:  # the run is published; a cold dashboard is only slower
+        log.exception("Could not prepare the dashboard for run %s", run.pk)
 
 
 def _sync_flags(run: EconomicsRun, scores: pd.DataFrame, now) -> None:

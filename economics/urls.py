@@ -5,6 +5,9 @@ from . import views
 app_name = "economics"
 
 urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/trends/", views.dashboard_trends, name="dashboard_trends"),
+    path("dashboard/data/<str:chart>.<str:fmt>", views.dashboard_data, name="dashboard_data"),
     path("cost-model/", views.cost_model, name="cost_model"),
     path("cost-model/rates/", views.activity_rate_add, name="activity_rate_add"),
     path("runs/", views.run_list, name="run_list"),

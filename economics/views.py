@@ -1,21 +1,29 @@
-"""The cost model and economics runs: admins and executives."""
+"""The cost model and economics runs (admins and executives), and the executive
+dashboard (also the CX team)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import persona_required
-from accounts.personas import Persona
+from accounts.personas import Persona, has_persona
+from accounts.selectors import account_managers
 from commitments.models import Commitment
+from customers import exports
 from customers.models import ActivityRate, ActivityType
 from roles.models import RoleBlueprint
 
 from . import charts, selectors, services
+from . import dashboard as board
 from .forms import ActivityRateForm, CostModelForm, RunForm
 from .models import CostModel, EconomicsRun
 
@@ -90,11 +98,12 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @persona_required(*MANAGERS)
 def run_start(request: HttpRequest) -> HttpResponse:
     form = RunForm(request.POST)
+    back = _safe_next(request)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(request.POST.get("next") or "economics:run_list")
+        return redirect(back or "economics:run_list")
     try:
         run = services.run_request(
             as_of=form.cleaned_data["as_of"],
@@ -104,11 +113,20 @@ def run_start(request: HttpRequest) -> HttpResponse:
         )
     except services.EconomicsRunBusy as exc:
         messages.warning(request, str(exc))
-        return redirect("economics:run_list")
+        return redirect(back or "economics:run_list")
     except Exception as exc:
         messages.error(request, f"The run failed: {exc}. The previous figures stay current.")
-        return redirect("economics:run_list")
-    return redirect("economics:run_detail", pk=run.pk)
+        return redirect(back or "economics:run_list")
+    return redirect(back or reverse("economics:run_detail", args=[run.pk]))
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The ``next`` page to return to, if it is on this site."""
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
 
 
 @persona_required(*MANAGERS)
@@ -135,3 +153,152 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
         # Finished: reload the page once so the figures appear.
         response["HX-Refresh"] = "true"
     return response
+
+
+# --- the executive dashboard ---------------------------------------------------------
+
+DASHBOARD_READERS = (Persona.ADMIN, Persona.EXECUTIVE, Persona.CX)
+
+
+@persona_required(*DASHBOARD_READERS)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The current run's figures for the filtered customers; every chart drills down to
+    the customer list with the same filter."""
+    f = board.dashboard_filter(request.GET)
+    run = selectors.current_run()
+    context: dict = {
+        "f": f,
+        "run": run,
+        "active": selectors.active_run(),
+        "can_run": has_persona(request.user, *MANAGERS),
+        "today": timezone.localdate(),
+        "here": request.get_full_path(),
+    }
+    if run is None:
+        return render(request, "economics/dashboard.html", context)
+    currency = settings.TANGO_CURRENCY
+    data = board.cached_dashboard(run, selectors.previous_run(run), f)
+    links = {
+        "best": board.drill_url(f, sort="-clv"),
+        "losers": board.drill_url(f, unprofitable=True, sort="clv"),
+        "newest": board.drill_url(f, sort="-acquired_on"),
+    }
+    points = board.sample_rows(data.sample)
+    note = (
+        f"{len(points):,} of {data.sample.total:,} customers, evenly spread over the CLV ranking"
+        if data.sample.sampled
+        else ""
+    )
+    group_cards = []
+    for chart, dimension, heading, title, acquisition in GROUP_CARDS:
+        rows = board.group_rows(data.breakdown.by[dimension], dimension, f)
+        draw = charts.acquisition_figure if acquisition else charts.groups_figure
+        group_cards.append(
+            {
+                "chart": chart,
+                "figure": draw(rows, title=title, currency=currency),
+                "label": title,
+                "heading": heading,
+                "rows": rows,
+                "acquisition": acquisition,
+            }
+        )
+    held = board.latest_holdout_run()
+    health = board.model_health(run)
+    context.update(
+        {
+            "data": data,
+            "query": f.querystring(),
+            "customers_url": board.drill_url(f),
+            "links": links,
+            "classes": board.class_rows(data.kpis, f),
+            "group_cards": group_cards,
+            "sample_note": note,
+            "say": {
+                "gained": board.short_money(data.whale["gained"]),
+                "lost": board.short_money(data.whale["lost"]),
+                "total": board.short_money(data.whale["total"]),
+                "acquisition": board.short_money(data.kpis["acquisition_spend_last_year"]),
+                "retention": board.short_money(data.kpis["retention_spend_last_year"]),
+            },
+            "figures": {
+                "whale": charts.whale_figure(data.whale, currency=currency),
+                "distribution": charts.distribution_figure(
+                    data.distribution,
+                    currency=currency,
+                    losers_url=links["losers"],
+                    winners_url=links["best"],
+                ),
+                "fit": charts.fit_figure(
+                    points,
+                    threshold=float(run.parameters.get("role_fit_threshold", 70)),
+                    currency=currency,
+                ),
+                "spend": charts.spend_figure(
+                    data.kpis,
+                    currency=currency,
+                    acquisition_url=links["newest"],
+                    retention_url=board.drill_url(f),
+                ),
+                "holdout": board.cached(
+                    f"holdout:{held.pk}", lambda: charts.holdout_figure(held.holdout)
+                )
+                if held and held.holdout
+                else None,
+            },
+            "health": health,
+            "health_fits": [
+                ("BG/NBD", health["bgnbd"], "how often customers buy and when they drop out"),
+                ("Gamma-Gamma", health["gamma_gamma"], "the margin per purchase"),
+            ],
+            "held": held,
+            "choices": board.filter_choices(run),
+            "blueprints": list(data.blueprints.items()),
+            "managers": account_managers().values_list("pk", "first_name", "last_name"),
+        }
+    )
+    return render(request, "economics/dashboard.html", context)
+
+
+# chart, dimension, table heading, chart title, acquisition quality (else profitability)
+GROUP_CARDS = [
+    ("segments", "segment", "Segment", "Profit and lifetime value by segment", False),
+    ("blueprints", "blueprint", "Role", "Profit and lifetime value by role", False),
+    ("reps", "rep", "Sales rep", "Acquisition quality by sales rep", True),
+    ("channels", "channel", "Channel", "Acquisition quality by acquisition channel", True),
+]
+
+
+@persona_required(*DASHBOARD_READERS)
+def dashboard_trends(request: HttpRequest) -> HttpResponse:
+    """The KPIs across runs for the dashboard's filter; loaded after the page."""
+    f = board.dashboard_filter(request.GET)
+    run = selectors.current_run()
+    rows = board.cached_trends(run, f) if run else []
+    figure = charts.trends_figure(rows, currency=settings.TANGO_CURRENCY) if rows else None
+    return render(
+        request,
+        "economics/_dashboard_trends.html",
+        {
+            "figure": figure,
+            "rows": rows,
+            "f": f,
+            "query": f.querystring(),
+            "customers_url": board.drill_url(f),
+        },
+    )
+
+
+@persona_required(*DASHBOARD_READERS)
+def dashboard_data(request: HttpRequest, chart: str, fmt: str) -> HttpResponse:
+    """The data of one dashboard chart, for the same filter, as CSV or XLSX."""
+    if chart not in board.EXPORTS or fmt not in exports.FORMATS:
+        raise Http404("No such chart or format")
+    run = selectors.current_run()
+    if run is None:
+        raise Http404("No economics run yet")
+    f = board.dashboard_filter(request.GET)
+    header, rows = board.export_table(chart, run, f)
+    return exports.export_response(
+        fmt=fmt, filename=f"dashboard-{chart}-{run.as_of.isoformat()}", header=header, rows=rows
+    )

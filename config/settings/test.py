@@ -18,3 +18,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_BROKER_URL and DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A worker in another process cannot see an in-memory database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}  # noqa: F405
+
+# Sign-in throttling is tested on purpose (tests/accounts/test_sign_in_security.py);
+# elsewhere the test client signs in without a request, which django-axes refuses.
+AXES_ENABLED = False
