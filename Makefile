@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format check bench clean
+.PHONY: install run test lint security format check bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Tango needs Python 3.11: set PYTHON=/path/to/python3.11")'
@@ -31,6 +31,12 @@ test: install
 lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+
+## bandit over the application's code (exclusions in pyproject.toml). Its log (a note for
+## each `# nosec` on a statement of several lines) goes to var/bandit.log, shown on failure.
+security: install
+	@mkdir -p var
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q 2>var/bandit.log || { cat var/bandit.log; exit 1; }
 
 format: install
 	$(VENV)/bin/ruff format .

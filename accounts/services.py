@@ -8,7 +8,7 @@ from django.db import transaction
 from .models import User
 from .personas import Persona
 
-DEMO_PASSWORD = "tango-demo-password"  # noqa: S105 — printed for the local demo only
+DEMO_PASSWORD = "tango-demo-password"  # noqa: S105  # nosec B105 # printed for the local demo only
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from drf_spectacular.views import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -21,6 +22,7 @@ from rest_framework.response import Response
 from imports import selectors as import_selectors
 from imports import services as import_services
 from imports.models import ImportJob
+from imports.reading import too_large_message
 from imports.specs import SPECS
 
 from . import selectors, serializers
@@ -80,6 +82,11 @@ def _result_body(result, job: int | None = None) -> dict[str, Any]:
     return {**result.as_dict(), "job": job}
 
 
+class RequestTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
 class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Read, create, update and bulk-upsert one kind of record, by ``external_id``."""
 
@@ -90,6 +97,19 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     read_personas = DATA_READERS
     write_personas = WRITERS
     pagination_class = ApiPagination
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        """After authentication and permissions, and before the body is parsed: a write
+        larger than ``IMPORT_MAX_BYTES`` (by its Content-Length) is refused with 413."""
+        super().initial(request, *args, **kwargs)
+        if request.method in ("POST", "PUT", "PATCH"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            limit = import_services.import_limits().max_bytes
+            if length > limit:
+                raise RequestTooLarge(too_large_message(length, limit, what="request"))
 
     def get_serializer_class(self):
         return serializers.READ_SERIALIZERS[self.kind]

@@ -13,5 +13,6 @@ urlpatterns = [
     path("roles/", include("roles.urls")),
     path("economics/", include("economics.urls")),
     path("cx/", include("cx.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -17,7 +17,7 @@ from customers.models import Customer
 from cx import selectors as cx_selectors
 from economics import charts
 from economics.models import CustomerFlag
-from economics.selectors import last_heartbeat
+from economics.selectors import current_run, last_heartbeat
 from roles.selectors import listening_due, open_charters
 
 HOME_TEMPLATES = {
@@ -83,19 +83,39 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and compose: the database answers, and when a broker
-    is configured, whether a worker has written a heartbeat recently."""
-    report: dict = {"database": "ok"}
-    status = 200
+    """For load balancers, compose and people: the database, the broker, the workers,
+    and how old the figures are. 503 when the database or a configured broker is down."""
+    report: dict = {}
+    healthy = True
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+            cursor.execute("SELECT 1")  # safe: a constant statement, no input
+        report["database"] = "ok"
     except Exception as exc:
-        report["database"] = f"error: {exc.__class__.__name__}"
-        return JsonResponse(report, status=503)
+        return JsonResponse({"database": f"error: {exc.__class__.__name__}"}, status=503)
+    if settings.CELERY_BROKER_URL:
+        report["broker"] = _broker_status()
+        healthy = report["broker"] == "ok"
+    else:
+        report["broker"] = "none (tasks run in-process)"
     beat = last_heartbeat()
-    report["broker"] = "configured" if settings.CELERY_BROKER_URL else "none (tasks run eagerly)"
     report["last_worker_heartbeat_s"] = (
         round((timezone.now() - beat.at).total_seconds()) if beat else None
     )
-    return JsonResponse(report, status=status)
+    run = current_run()
+    report["current_run"] = run.pk if run else None
+    report["last_good_run_age_s"] = (
+        round((timezone.now() - run.finished_at).total_seconds()) if run else None
+    )
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+def _broker_status() -> str:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}"
+    return "ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from html import escape
 
 import plotly.graph_objects as go
 
@@ -76,7 +77,8 @@ def history_timeline(events: list[dict]) -> dict:
             mode="markers",
             name=kind,
             marker={"color": colour, "size": 10, "line": {"width": 1, "color": "#fff"}},
-            text=[e["label"] for e in rows],
+            # plotly draws tags in text as markup: escaped, a label shows what was typed.
+            text=[escape(e["label"]) for e in rows],
             hovertemplate="%{x|%d %b %Y}: %{text}<extra></extra>",
         )
     fig.update_layout(

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from accounts.decorators import READERS, persona_required
 from accounts.personas import Persona, has_persona
 from accounts.selectors import account_managers
+from audit.services import AuditAction, audit_record
 from cx.selectors import cases_for_customer
 from economics.models import CustomerClass, FlagKind
 from economics.selectors import current_run, latest_score, open_flags
@@ -93,4 +94,16 @@ def customer_export(request: HttpRequest, fmt: str) -> HttpResponse:
     customers = selectors.customer_list(
         user=request.user, filters=CustomerFilter.from_query(request.GET)
     )
-    return exports.customers_export_response(customers, fmt=fmt)
+    response = exports.customers_export_response(customers, fmt=fmt)
+    audit_record(
+        action=AuditAction.EXPORT,
+        actor=request.user,
+        request=request,
+        detail={
+            "what": "customers",
+            "format": fmt,
+            "filter": request.GET.dict(),
+            "rows": customers.count(),
+        },
+    )
+    return response

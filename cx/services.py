@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.personas import has_persona
+from audit.services import audit_record
 from customers.models import Customer
 from economics import services as economics_services
 from economics.models import CustomerFlag
@@ -43,6 +44,12 @@ class BulkResult:
 def _event(
     case: Case, *, user, action: str, before: str = "", what: str = "", note: str = ""
 ) -> CaseEvent:
+    audit_record(
+        action=f"case_{action}",
+        actor=user,
+        obj=case,
+        detail={"from": before, "to": case.status, "what": what, "note": note},
+    )
     return CaseEvent.objects.create(
         case=case,
         by=user,

@@ -418,7 +418,7 @@ def ranked_values(run: EconomicsRun, customers: QuerySet | None, *, profit: bool
     qs = _scores([run], customers).order_by().values_list(*columns)
     sql, params = qs.query.sql_with_params()
     with connections[qs.db].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, params)  # safe: the ORM's own SQL, values as parameters
         data = np.array(cursor.fetchall(), dtype="float64").reshape(-1, len(columns))
     return Ranked(
         ids=data[:, 0].astype("int64"), clv=data[:, 1], profit=data[:, 2] if profit else None

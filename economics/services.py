@@ -19,8 +19,10 @@ from decimal import Decimal
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from audit.services import AuditAction, audit_record, changes
 from customers.models import Order
 
 from . import engine
@@ -77,6 +79,9 @@ def cost_model_get() -> CostModel:
 @transaction.atomic
 def cost_model_update(*, user, **values) -> CostModel:
     model = CostModel.objects.select_for_update().get(pk=cost_model_get().pk)
+    audit_record(
+        action=AuditAction.COST_MODEL_CHANGED, actor=user, obj=model, detail=changes(model, values)
+    )
     for name, value in values.items():
         if name not in COST_MODEL_FIELDS:
             raise ValidationError(f"{name} is not part of the cost model.")
@@ -141,6 +146,12 @@ def run_request(
                 requested_by=user,
                 parameters=_parameters(cost_model_get()),
                 stage="queued",
+            )
+            audit_record(
+                action=AuditAction.ECONOMICS_RUN_REQUESTED,
+                actor=user,
+                obj=run,
+                detail={"trigger": trigger, "as_of": as_of, "holdout_end": holdout_end},
             )
             if enqueue:
                 from .tasks import run_economics_task
@@ -324,7 +335,7 @@ def _after_publish(run: EconomicsRun) -> None:
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE economics_customerscore")
+            cursor.execute("ANALYZE economics_customerscore")  # safe: a constant statement
     try:
         cached_dashboard(run, previous_run(run), CustomerFilter())
     except Exception:  # the run is published; a cold dashboard is only slower
@@ -421,6 +432,17 @@ def flag_decide(
     flag.full_clean()
     flag.save(update_fields=["decision", "decision_reason", "snoozed_until", "decided_by",
                              "decided_at"])  # fmt: skip
+    audit_record(
+        action=AuditAction.FLAG_DECIDED,
+        actor=user,
+        obj=flag,
+        detail={
+            "kind": flag.kind,
+            "decision": decision,
+            "reason": flag.decision_reason,
+            "snoozed_until": flag.snoozed_until,
+        },
+    )
     return flag
 
 
@@ -436,4 +458,60 @@ def activity_rate_set(*, activity_type, effective_from: dt.date, unit_cost: Deci
         defaults={"unit_cost": unit_cost},
     )
     rate.full_clean()
+    audit_record(
+        action=AuditAction.ACTIVITY_RATE_SET,
+        actor=user,
+        obj=rate,
+        detail={
+            "activity_type": activity_type,
+            "effective_from": effective_from,
+            "unit_cost": unit_cost,
+        },
+    )
     return rate
+
+
+# --- the sweeper ----------------------------------------------------------------------
+
+QUEUED_GRACE = timedelta(minutes=10)
+
+
+def stuck_jobs_sweep(*, now=None) -> dict[str, int]:
+    """Runs and imports left queued or running after a broker or worker loss.
+
+    A run queued for longer than ``QUEUED_GRACE`` without a worker taking it is queued
+    again (its task is idempotent: a second delivery does nothing); one running longer
+    than the task time limit, or queued again and still not taken, is failed — the
+    previous run stays current. An import running longer than the time limit is failed,
+    which frees its kind for the next import (its write was one transaction)."""
+    from django.conf import settings
+
+    from imports.models import ImportJob
+    from imports.services import import_job_mark_failed
+
+    from .tasks import run_economics_task
+
+    now = now or timezone.now()
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    counts = {"requeued": 0, "failed_runs": 0, "failed_imports": 0}
+    for run in EconomicsRun.objects.filter(
+        status=EconomicsRun.Status.RUNNING, started_at__lt=now - limit
+    ):
+        run_fail(run_id=run.pk, error="The worker stopped without finishing this run.")
+        counts["failed_runs"] += 1
+    for run in EconomicsRun.objects.filter(
+        status=EconomicsRun.Status.QUEUED, created_at__lt=now - QUEUED_GRACE
+    ):
+        if run.attempts == 0 and run.created_at >= now - 2 * QUEUED_GRACE:
+            EconomicsRun.objects.filter(pk=run.pk).update(attempts=1)
+            run_economics_task.delay(run.pk)
+            counts["requeued"] += 1
+        else:
+            run_fail(run_id=run.pk, error="No worker took this run; it was not computed.")
+            counts["failed_runs"] += 1
+    for job in ImportJob.objects.filter(
+        status__in=ImportJob.RUNNING, created_at__lt=now - limit
+    ).filter(Q(started_at__isnull=True) | Q(started_at__lt=now - limit)):
+        if import_job_mark_failed(job=job, reason="The worker stopped without finishing."):
+            counts["failed_imports"] += 1
+    return counts

@@ -4,7 +4,14 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import EconomicsRun
-from .services import EconomicsRunBusy, cost_model_get, heartbeat_record, run_execute, run_request
+from .services import (
+    EconomicsRunBusy,
+    cost_model_get,
+    heartbeat_record,
+    run_execute,
+    run_request,
+    stuck_jobs_sweep,
+)
 
 
 @shared_task(name="economics.tasks.record_heartbeat", ignore_result=False)
@@ -32,3 +39,9 @@ def nightly_economics_task() -> str:
     except EconomicsRunBusy as exc:
         return str(exc)
     return f"queued run #{run.pk}"
+
+
+@shared_task(name="economics.tasks.sweep_stuck_jobs", ignore_result=False)
+def sweep_stuck_jobs_task() -> dict:
+    """Every few minutes: runs and imports a lost worker or broker left behind."""
+    return stuck_jobs_sweep()

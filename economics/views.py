@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import persona_required
 from accounts.personas import Persona, has_persona
 from accounts.selectors import account_managers
+from audit.services import AuditAction, audit_record
 from commitments.models import Commitment
 from customers import exports
 from customers.models import ActivityRate, ActivityType
@@ -299,6 +300,17 @@ def dashboard_data(request: HttpRequest, chart: str, fmt: str) -> HttpResponse:
         raise Http404("No economics run yet")
     f = board.dashboard_filter(request.GET)
     header, rows = board.export_table(chart, run, f)
+    audit_record(
+        action=AuditAction.EXPORT,
+        actor=request.user,
+        request=request,
+        detail={
+            "what": f"dashboard {chart}",
+            "format": fmt,
+            "filter": request.GET.dict(),
+            "rows": len(rows),
+        },
+    )
     return exports.export_response(
         fmt=fmt, filename=f"dashboard-{chart}-{run.as_of.isoformat()}", header=header, rows=rows
     )

@@ -146,11 +146,13 @@ def run(
     progress: Progress | None = None,
     keep_errors: int | None = ERRORS_KEPT,
     chunk_rows: int = CHUNK_ROWS,
+    max_rows: int | None = None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> ImportResult:
     """Validate ``source`` against ``spec`` and, unless ``dry_run`` or any row is bad,
     write it. ``keep_errors`` bounds the errors kept in the result (None: all); the
-    full report is in ``result.report`` either way."""
+    full report is in ``result.report`` either way. A file with more than ``max_rows``
+    rows is refused as soon as the reader passes that many, without reading on."""
     started = time.monotonic()
     report = progress or (lambda stage, percent: None)
     create_missing_customers = create_missing_customers and spec.kind in ORDER_LIKE
@@ -188,6 +190,13 @@ def run(
                 chunk = chunk[~blank]
                 if chunk.empty:
                     continue
+                if max_rows is not None and result.rows + len(chunk) > max_rows:
+                    raise SourceError(
+                        f"The file has more than {max_rows:,} rows, the most one import "
+                        "takes (IMPORT_MAX_ROWS): split it into smaller files.",
+                        row=int(chunk.index[max_rows - result.rows]),
+                        code="too_many_rows",
+                    )
                 frame = chunk[[names.index(c) for c in columns if c not in implied]]
                 frame.columns = [c for c in columns if c not in implied]
                 for name in implied:
@@ -237,6 +246,7 @@ def run(
                 )
             stage.check_duplicates()
             stage.check_references(create_missing_customers=create_missing_customers)
+            stage.check_existing_records()
         result.error_count, result.rejected = stage.error_summary()
         if result.error_count:
             _collect_errors(result, stage, keep_errors)

@@ -7,13 +7,14 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
 
+from .reading import too_large_message
 from .specs import ORDER_LIKE, Kind
 
 EXTENSIONS = (".csv", ".xlsx", ".txt")
 
 
 def max_upload_bytes() -> int:
-    return getattr(settings, "IMPORTS_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+    return settings.IMPORT_MAX_BYTES
 
 
 class ImportUploadForm(forms.Form):
@@ -41,9 +42,7 @@ class ImportUploadForm(forms.Form):
         if PurePath(upload.name or "").suffix.lower() not in EXTENSIONS:
             raise forms.ValidationError("Upload a .csv or .xlsx file.")
         if upload.size > max_upload_bytes():
-            raise forms.ValidationError(
-                f"The file is larger than {max_upload_bytes() // (1024 * 1024)} MB."
-            )
+            raise forms.ValidationError(too_large_message(upload.size, max_upload_bytes()))
         return upload
 
     def clean(self):

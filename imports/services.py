@@ -19,10 +19,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import AuditAction, audit_record
+
 from . import engine
 from .engine import ImportConflict, ImportResult
 from .models import ImportJob
-from .reading import SourceError, open_source
+from .reading import Limits, SourceError, open_source
 from .specs import get_spec
 
 MAX_API_ROWS = 10_000
@@ -43,6 +45,20 @@ class ImportAlreadyRunning(Exception):
             f"An import of {label} is already running{who}. "
             "Try again when it has finished: one import of a kind writes at a time."
         )
+
+
+def import_limits() -> Limits:
+    """The limits of one import, from the settings (``IMPORT_MAX_BYTES`` …)."""
+    defaults = Limits()
+    return Limits(
+        max_bytes=getattr(settings, "IMPORT_MAX_BYTES", defaults.max_bytes),
+        max_rows=getattr(settings, "IMPORT_MAX_ROWS", defaults.max_rows),
+        xlsx_max_uncompressed=getattr(
+            settings, "IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", defaults.xlsx_max_uncompressed
+        ),
+        xlsx_max_ratio=getattr(settings, "IMPORT_XLSX_MAX_RATIO", defaults.xlsx_max_ratio),
+        xlsx_max_entries=getattr(settings, "IMPORT_XLSX_MAX_ENTRIES", defaults.xlsx_max_entries),
+    )
 
 
 def _run_engine(
@@ -71,8 +87,9 @@ def _run_engine(
         except OSError as exc:
             error = SourceError(f"The file cannot be opened: {exc.strerror}.", code="unreadable")
             return engine.rejected_source(spec, error, name=name, dry_run=dry_run)
+    limits = import_limits()
     try:
-        opened = open_source(source, name=name)
+        opened = open_source(source, name=name, limits=limits)
     except SourceError as exc:
         return engine.rejected_source(spec, exc, name=name, dry_run=dry_run)
     return engine.run(
@@ -83,6 +100,7 @@ def _run_engine(
         time_zone=settings.TIME_ZONE,
         progress=progress,
         keep_errors=keep_errors,
+        max_rows=limits.max_rows,
     )
 
 
@@ -126,6 +144,19 @@ def import_run(
         _job_fail(job.pk, exc)
         raise
     _job_finish(job.pk, result, from_status=job.status)
+    audit_record(
+        action=AuditAction.IMPORT_RUN,
+        actor=user,
+        obj=job,
+        detail={
+            "kind": kind,
+            "origin": origin,
+            "file": job.file_name,
+            "dry_run": dry_run,
+            "outcome": result.status,
+            "rows": result.rows,
+        },
+    )
     result.job_id = job.pk
     return result
 
@@ -267,6 +298,12 @@ def import_job_create(
     job.file.save(upload.name or "upload", upload, save=False)
     job.full_clean(exclude=["file", "error_report"])
     job.save()
+    audit_record(
+        action=AuditAction.IMPORT_RUN,
+        actor=user,
+        obj=job,
+        detail={"kind": kind, "origin": job.origin, "file": job.file_name, "bytes": upload.size},
+    )
     inline = (upload.size or 0) <= getattr(settings, "IMPORTS_INLINE_VALIDATION_BYTES", 1_000_000)
     if inline:
         try:
@@ -310,6 +347,12 @@ def import_job_confirm(*, job: ImportJob, user) -> ImportJob:
         raise ImportAlreadyRunning(job.kind, _running(job.kind)) from None
     job.refresh_from_db()
     if claimed == 1:
+        audit_record(
+            action=AuditAction.IMPORT_CONFIRMED,
+            actor=user,
+            obj=job,
+            detail={"kind": job.kind, "file": job.file_name, "rows": job.rows},
+        )
         from .tasks import run_import
 
         transaction.on_commit(lambda: run_import.delay(job.pk))

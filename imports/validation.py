@@ -208,7 +208,8 @@ def _check(
         return out.where(filled, default), None
 
     if column.type == Type.CHOICE:
-        assert column.choices is not None  # noqa: S101 — a spec invariant
+        if column.choices is None:
+            raise ValueError(f"{name} is a choice column without choices")
         lookup: dict[str, str] = {}
         for value, label in column.choices.choices:
             lookup[_choice_key(value)] = value

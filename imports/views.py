@@ -7,15 +7,18 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import persona_required
 from accounts.personas import Persona
+from audit.services import AuditAction, audit_record
 from customers.exports import FORMATS, export_response
 
 from . import selectors, services
-from .forms import ImportUploadForm
+from .forms import ImportUploadForm, max_upload_bytes
 from .models import ImportJob
+from .reading import too_large_message
 from .specs import SPECS, Kind, describe_range, describe_type
 
 IMPORTERS = (Persona.ADMIN, Persona.INTEGRATOR)
@@ -45,8 +48,36 @@ def _column_reference() -> list[dict]:
     ]
 
 
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+# Room for the form's other fields and the multipart boundaries around the file.
+MULTIPART_ROOM = 64 * 1024
+
+
+# Not exempt from CSRF protection: ``_upload`` is protected. The outer view only refuses
+# a request whose Content-Length is too large, before anything reads its body (the CSRF
+# middleware would otherwise parse the whole upload to look for the token).
+@csrf_exempt
 @persona_required(*IMPORTERS)
 def upload(request: HttpRequest) -> HttpResponse:
+    limit = max_upload_bytes()
+    if request.method == "POST" and _content_length(request) > limit + MULTIPART_ROOM:
+        messages.error(request, too_large_message(None, limit))
+        response = _upload_page(request, ImportUploadForm())
+        response.status_code = 413
+        return response
+    return _upload(request)
+
+
+@csrf_protect
+def _upload(request: HttpRequest) -> HttpResponse:
+    """The form: its file arrives on disk (Django keeps uploads over 2.5 MB in a
+    temporary file) and ``ImportUploadForm`` checks its size before anything parses it."""
     form = ImportUploadForm(
         request.POST or None,
         request.FILES or None,
@@ -60,6 +91,10 @@ def upload(request: HttpRequest) -> HttpResponse:
             user=request.user,
         )
         return redirect("imports:detail", pk=job.pk)
+    return _upload_page(request, form)
+
+
+def _upload_page(request: HttpRequest, form: ImportUploadForm) -> HttpResponse:
     return render(
         request,
         "imports/upload.html",
@@ -129,6 +164,13 @@ def error_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         finally:
             handle.close()
 
+    audit_record(
+        action=AuditAction.EXPORT,
+        actor=request.user,
+        request=request,
+        obj=job,
+        detail={"what": "import error report", "format": fmt, "rows": job.error_count},
+    )
     return export_response(fmt=fmt, filename=f"import-{job.pk}-errors", header=header, rows=rows())
 
 
@@ -214,4 +256,18 @@ def history_export(request: HttpRequest, fmt: str) -> HttpResponse:
                 job.message,
             ]
 
-    return export_response(fmt=fmt, filename="import-history", header=HISTORY_COLUMNS, rows=rows())
+    response = export_response(
+        fmt=fmt, filename="import-history", header=HISTORY_COLUMNS, rows=rows()
+    )
+    audit_record(
+        action=AuditAction.EXPORT,
+        actor=request.user,
+        request=request,
+        detail={
+            "what": "import history",
+            "format": fmt,
+            "filter": request.GET.dict(),
+            "rows": jobs.count(),
+        },
+    )
+    return response

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.services import AuditAction, audit_record
 from commitments.models import Commitment, CommitmentOverride
 from customers.models import Customer
 
@@ -111,6 +112,12 @@ def blueprint_save(
             commitment.target, commitment.metric_params = None, {}
         commitment.full_clean()
         commitment.save()
+    audit_record(
+        action=AuditAction.BLUEPRINT_SAVED,
+        actor=user,
+        obj=blueprint,
+        detail={**fields, "expectations": expectations, "commitments": commitments},
+    )
     return blueprint
 
 
@@ -140,23 +147,28 @@ def blueprint_duplicate(
         Commitment(blueprint=copy, **{f: getattr(c, f) for f in COMMITMENT_FIELDS})
         for c in blueprint.commitments.all()
     )
+    audit_record(
+        action=AuditAction.BLUEPRINT_DUPLICATED, actor=user, obj=copy, detail={"from": blueprint}
+    )
     return copy
 
 
-def blueprint_retire(*, blueprint: RoleBlueprint) -> RoleBlueprint:
+def blueprint_retire(*, blueprint: RoleBlueprint, user=None) -> RoleBlueprint:
     """A retired blueprint stays on the charters that use it but cannot be assigned."""
     if blueprint.status == RoleBlueprint.Status.RETIRED:
         return blueprint
     blueprint.status = RoleBlueprint.Status.RETIRED
     blueprint.retired_at = timezone.now()
     blueprint.save(update_fields=["status", "retired_at", "updated_at"])
+    audit_record(action=AuditAction.BLUEPRINT_RETIRED, actor=user, obj=blueprint)
     return blueprint
 
 
-def blueprint_reactivate(*, blueprint: RoleBlueprint) -> RoleBlueprint:
+def blueprint_reactivate(*, blueprint: RoleBlueprint, user=None) -> RoleBlueprint:
     blueprint.status = RoleBlueprint.Status.ACTIVE
     blueprint.retired_at = None
     blueprint.save(update_fields=["status", "retired_at", "updated_at"])
+    audit_record(action=AuditAction.BLUEPRINT_REACTIVATED, actor=user, obj=blueprint)
     return blueprint
 
 
@@ -173,6 +185,12 @@ def _event(charter: Charter, *, user, action: str, before: str = "", detail=None
         from_status=before,
         to_status=charter.status,
         detail={"snapshot": charter_snapshot(charter), **(detail or {})},
+    )
+    audit_record(
+        action=AuditAction.CHARTER_CREATED if action == "created" else AuditAction.CHARTER_CHANGED,
+        actor=user,
+        obj=charter,
+        detail={"event": action, "from": before, "to": charter.status, **(detail or {})},
     )
 
 
@@ -253,6 +271,12 @@ def charter_new_version(*, charter: Charter, user) -> Charter:
             reason=o.reason,
         )
         for o in charter.commitment_overrides.all()
+    )
+    audit_record(
+        action=AuditAction.CHARTER_CHANGED,
+        actor=user,
+        obj=draft,
+        detail={"event": "new version", "from_version": charter.version},
     )
     return draft
 

@@ -20,6 +20,7 @@ from customers.filters import CustomerFilter
 
 from . import selectors, services
 from .access import (
+    EDITORS,
     can_edit_blueprints,
     can_edit_charters_of,
     get_blueprint_for_user,
@@ -251,10 +252,10 @@ def blueprint_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
 def blueprint_retire(request: HttpRequest, pk: int) -> HttpResponse:
     blueprint = get_blueprint_for_user(request.user, pk, write=True)
     if request.POST.get("action") == "reactivate":
-        services.blueprint_reactivate(blueprint=blueprint)
+        services.blueprint_reactivate(blueprint=blueprint, user=request.user)
         messages.success(request, f"“{blueprint.name}” can be assigned again.")
     else:
-        services.blueprint_retire(blueprint=blueprint)
+        services.blueprint_retire(blueprint=blueprint, user=request.user)
         messages.success(
             request,
             f"“{blueprint.name}” is retired: existing charters keep it, new ones cannot use it.",
@@ -285,7 +286,7 @@ def charter_assign(request: HttpRequest, customer_pk: int) -> HttpResponse:
 
 
 @require_POST
-@persona_required(*READERS)
+@persona_required(*EDITORS)
 def charter_assign_many(request: HttpRequest) -> HttpResponse:
     """Assign a blueprint to every customer of the filtered list the user may change."""
     form = CharterAssignForm(request.POST, prefix="assign")
@@ -359,6 +360,11 @@ def charter_edit(request: HttpRequest, pk: int) -> HttpResponse:
         targets_form = TargetOverridesForm(request.POST)
         exp_forms = OverrideFormSet(request.POST, prefix="exp")
         com_forms = OverrideFormSet(request.POST, prefix="com")
+        if len(exp_forms.forms) != len(expectations) or len(com_forms.forms) != len(commitments):
+            # A page from before the blueprint changed, or a form tampered with: the rows
+            # no longer line up with the blueprint's items, so nothing can be saved.
+            messages.error(request, "This page was out of date; nothing was saved. Try again.")
+            return redirect("roles:charter_edit", pk=charter.pk)
         if targets_form.is_valid() and exp_forms.is_valid() and com_forms.is_valid():
             notes = targets_form.cleaned_data.pop("notes")
             try:

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "cx",
     "imports",
     "api",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,12 @@ FORMAT_MODULE_PATH = ["config.formats"]
 # One currency per installation; every money figure in the product is in it.
 TANGO_CURRENCY = env.str("TANGO_CURRENCY", default="EUR")
 
+# Imports (docs/imports.md): the largest file accepted, checked before it is read (the
+# upload page and the API refuse a larger request from its Content-Length), and the most
+# rows, refused as soon as the reader passes them.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5_000_000)
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles")))
@@ -239,6 +246,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "economics.tasks.record_heartbeat",
         "schedule": 60.0,
+    },
+    "sweep-stuck-jobs": {
+        "task": "economics.tasks.sweep_stuck_jobs",
+        "schedule": 5 * 60.0,
     },
     "nightly-economics": {
         "task": "economics.tasks.nightly_economics",

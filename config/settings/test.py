@@ -3,7 +3,7 @@
 from .base import *  # noqa: F403
 from .base import env
 
-SECRET_KEY = "test-key-not-secret"  # noqa: S105
+SECRET_KEY = "test-key-not-secret"  # noqa: S105  # nosec B105 # test settings, never deployed
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("", views.log, name="log"),
+    path("export.<str:fmt>", views.log_export, name="export"),
+]
