@@ -295,3 +295,20 @@ def test_production_refuses_a_garbled_boolean():
         SECRET_KEY=real_key(), ALLOWED_HOSTS="localhost", SECURE_SSL_REDIRECT="maybe"
     )
     assert_refused(result, mentions="SECURE_SSL_REDIRECT")
+
+
+def test_the_deploy_checklist_passes_with_production_settings():
+    """`manage.py check --deploy --fail-level WARNING`: HSTS, secure cookies, SSL
+    redirect, a real secret key… all set."""
+    child_env = {key: value for key, value in os.environ.items() if key not in STRIPPED}
+    child_env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=real_key(),
+        ALLOWED_HOSTS="tango.example.com",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
