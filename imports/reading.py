@@ -133,12 +133,13 @@ def check_xlsx_archive(handle: IO[bytes], limits: Limits) -> None:
     handle.seek(0)
     if entries is None:
         raise unreadable
+    too_many = SourceError(
+        f"The workbook holds more than {limits.xlsx_max_entries:,} files, which no "
+        "spreadsheet does: it is not imported.",
+        code="xlsx_too_large",
+    )
     if entries > limits.xlsx_max_entries:
-        raise SourceError(
-            f"The workbook holds {entries:,} files; a workbook has at most "
-            f"{limits.xlsx_max_entries:,}. It is not imported.",
-            code="xlsx_too_large",
-        )
+        raise too_many
     try:
         with zipfile.ZipFile(handle) as archive:
             infos = archive.infolist()
@@ -146,6 +147,8 @@ def check_xlsx_archive(handle: IO[bytes], limits: Limits) -> None:
         raise unreadable from exc
     finally:
         handle.seek(0)
+    if len(infos) > limits.xlsx_max_entries:  # the end record can lie (or hide in a comment)
+        raise too_many
     names = {info.filename for info in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         raise SourceError(
