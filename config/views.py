@@ -17,7 +17,7 @@ from customers.models import Customer
 from cx import selectors as cx_selectors
 from economics import charts
 from economics.models import CustomerFlag
-from economics.selectors import current_run, last_heartbeat
+from economics.selectors import current_run, flagged_customer_count, last_heartbeat
 from roles.selectors import listening_due, open_charters
 
 HOME_TEMPLATES = {
@@ -64,12 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
         )
         context["my_customers"] = my_customers
         context["listening_due"] = listening_due(customers)[:15]
-        context["flagged_count"] = (
-            CustomerFlag.objects.filter(customer__in=customers, status="open")
-            .values("customer_id")
-            .distinct()
-            .count()
-        )
+        context["flagged_count"] = flagged_customer_count(customers)
         context["my_customer_count"] = customers.count()
         context["open_charters"] = open_charters(user=request.user)[:15]
         context["trailing"] = customer_selectors.trailing_totals(customers=customers, as_of=today)

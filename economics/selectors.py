@@ -40,6 +40,16 @@ def open_flags(customer) -> list[CustomerFlag]:
     )
 
 
+def flagged_customer_count(customers) -> int:
+    """How many of these customers have at least one open flag."""
+    return (
+        CustomerFlag.objects.filter(customer__in=customers, status=CustomerFlag.Status.OPEN)
+        .values("customer_id")
+        .distinct()
+        .count()
+    )
+
+
 def run_report(run: EconomicsRun) -> dict:
     """What the command line and the API print about a run."""
     kpis = {k: v for k, v in run.kpis.items() if k not in ("by_sales_rep", "by_channel")}

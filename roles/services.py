@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -455,7 +454,3 @@ def share_link_open(*, token: str) -> CharterShareLink | None:
         return None
     CharterShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
     return link
-
-
-def decimal_or_none(value) -> Decimal | None:
-    return None if value in (None, "") else Decimal(str(value))
