@@ -76,6 +76,67 @@ def _discount_weights(horizon_weeks: float, rate: float, step: float = 4.0) -> t
     return ends, factors
 
 
+@dataclass
+class CLVStage:
+    rfm: clv.RFM
+    bgnbd: clv.BGNBDFit
+    gamma_gamma: clv.GammaGammaFit
+    predictions: pd.DataFrame  # one row per customer who bought, indexed by customer id
+    annuity: float  # discounted years of serving over the horizon, per unit of P(alive)
+
+
+def clv_stage(
+    orders: pd.DataFrame,
+    as_of: pd.Timestamp,
+    params: EconomicsParams,
+    *,
+    fits: tuple | None = None,
+    watch: Stopwatch | None = None,
+) -> CLVStage:
+    """The CLV model from order rows (customer_id, date, revenue, cost): per-customer
+    summaries, the BG/NBD and Gamma-Gamma fits (or ``fits``), and each buyer's
+    P(alive), expected purchases and discounted future margin over the horizon."""
+    rfm = clv.summarise(
+        orders["customer_id"].to_numpy(),
+        orders["date"].to_numpy(dtype="datetime64[D]"),
+        (orders["revenue"] - orders["cost"]).to_numpy(dtype="float64"),
+        as_of=np.datetime64(as_of.date(), "D"),
+    )
+    if fits is None:
+        bg = clv.fit_bgnbd(rfm.frequency, rfm.recency, rfm.age)
+        gg = clv.fit_gamma_gamma(rfm.frequency, rfm.monetary)
+    else:
+        bg, gg = fits
+    if watch is not None:
+        watch.lap("model fit", 55)
+
+    horizon = params.horizon_weeks
+    ends, factors = _discount_weights(horizon, params.annual_discount_rate)
+    p_alive = clv.p_alive(bg, rfm.frequency, rfm.recency, rfm.age)
+    expected = clv.expected_purchases(bg, horizon, rfm.frequency, rfm.recency, rfm.age)
+    margin_per_purchase = clv.expected_margin(gg, rfm.frequency, rfm.monetary)
+    future_margin = clv.discounted_future_margin(
+        bg, margin_per_purchase, rfm.frequency, rfm.recency, rfm.age,
+        horizon_weeks=horizon, annual_discount_rate=params.annual_discount_rate,
+    )  # fmt: skip
+    # Serving goes on while the customer is alive: this year's cost to serve, for the
+    # share of the horizon each step covers, discounted, times P(alive).
+    step_years = np.diff(np.concatenate([[0.0], ends])) / WEEKS_PER_YEAR
+    predictions = pd.DataFrame(
+        {
+            "frequency": rfm.frequency,
+            "recency_weeks": rfm.recency,
+            "age_weeks": rfm.age,
+            "p_alive": p_alive,
+            "expected_purchases": expected,
+            "expected_margin_per_purchase": margin_per_purchase,
+            "future_margin": future_margin,
+        },
+        index=pd.Index(rfm.customer_id),
+    )
+    return CLVStage(rfm, bg, gg, predictions, float((step_years * factors).sum()))
+
+
 def compute(
     inputs,
     params: EconomicsParams,
@@ -122,45 +183,9 @@ def compute(
     watch.lap("cost to serve", 35)
 
     # --- the CLV model ---------------------------------------------------------------
-    rfm = clv.summarise(
-        o["customer_id"].to_numpy(),
-        o["date"].to_numpy(dtype="datetime64[D]"),
-        margin.to_numpy(dtype="float64"),
-        as_of=np.datetime64(as_of.date(), "D"),
-    )
-    buyers = pd.Index(rfm.customer_id)
-    if fits is None:
-        bg = clv.fit_bgnbd(rfm.frequency, rfm.recency, rfm.age)
-        gg = clv.fit_gamma_gamma(rfm.frequency, rfm.monetary)
-    else:
-        bg, gg = fits
-    watch.lap("model fit", 55)
-
-    horizon = params.horizon_weeks
-    ends, factors = _discount_weights(horizon, params.annual_discount_rate)
-    p_alive = clv.p_alive(bg, rfm.frequency, rfm.recency, rfm.age)
-    expected = clv.expected_purchases(bg, horizon, rfm.frequency, rfm.recency, rfm.age)
-    margin_per_purchase = clv.expected_margin(gg, rfm.frequency, rfm.monetary)
-    future_margin = clv.discounted_future_margin(
-        bg, margin_per_purchase, rfm.frequency, rfm.recency, rfm.age,
-        horizon_weeks=horizon, annual_discount_rate=params.annual_discount_rate,
-    )  # fmt: skip
-    # Serving goes on while the customer is alive: this year's cost to serve, for the
-    # share of the horizon each step covers, discounted, times P(alive).
-    step_years = np.diff(np.concatenate([[0.0], ends])) / WEEKS_PER_YEAR
-    annuity = float((step_years * factors).sum())
-    pred = pd.DataFrame(
-        {
-            "frequency": rfm.frequency,
-            "recency_weeks": rfm.recency,
-            "age_weeks": rfm.age,
-            "p_alive": p_alive,
-            "expected_purchases": expected,
-            "expected_margin_per_purchase": margin_per_purchase,
-            "future_margin": future_margin,
-        },
-        index=buyers,
-    ).reindex(index)
+    stage = clv_stage(o, as_of, params, fits=fits, watch=watch)
+    rfm, bg, gg, annuity = stage.rfm, stage.bgnbd, stage.gamma_gamma, stage.annuity
+    pred = stage.predictions.reindex(index)
     pred["frequency"] = pred["frequency"].fillna(0).astype("int64")
     pred[["recency_weeks", "age_weeks", "future_margin"]] = pred[
         ["recency_weeks", "age_weeks", "future_margin"]
@@ -211,7 +236,7 @@ def compute(
     model = {
         "bgnbd": _fit_dict(bg),
         "gamma_gamma": _fit_dict(gg),
-        "horizon_weeks": horizon,
+        "horizon_weeks": params.horizon_weeks,
         "annual_discount_rate": params.annual_discount_rate,
     }
     result = EngineResult(scores=scores, model=model, kpis=kpis)
