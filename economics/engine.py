@@ -229,7 +229,9 @@ def compute(
     )
     scores = scores.join(complaint_and_purchase_columns(data))
     scores["klass"] = classify(scores, inputs.has_role, params)
-    scores["flags"] = raise_flags(scores, customers, params)
+    raised = raise_flags(scores, customers, params)
+    scores["flag_mask"] = flag_mask(raised)
+    scores["flags"] = flag_lists(scores["flag_mask"])
     watch.lap("classes and flags", 88)
 
     kpis = company_kpis(scores, data, last_year, params)
@@ -283,7 +285,7 @@ def classify(scores: pd.DataFrame, has_role: pd.Series, params: EconomicsParams)
 def raise_flags(
     scores: pd.DataFrame, customers: pd.DataFrame, params: EconomicsParams
 ) -> pd.Series:
-    """The list of flags each customer raises in this run."""
+    """Which flags each customer raises in this run: one boolean column per kind."""
     annual_margin = scores["annual_value"]
     # Among customers who bought this year (those who did not are "at risk" or
     # "unprofitable" already): serving them cost too much of the margin they brought.
@@ -308,10 +310,28 @@ def raise_flags(
         "at_risk": at_risk,
         "failed_by_us": failed,
     }
-    frame = pd.DataFrame(conditions).fillna(False).astype(bool)
-    kinds = np.array(list(conditions))
-    matrix = frame.to_numpy()
-    return pd.Series([kinds[row].tolist() for row in matrix], index=scores.index)
+    return pd.DataFrame(conditions).fillna(False).astype(bool)
+
+
+def flag_mask(raised: pd.DataFrame) -> pd.Series:
+    """The flags of each customer as bits: bit k set when it raises ``FLAG_KINDS[k]``."""
+    bits = 1 << np.arange(len(FLAG_KINDS), dtype=np.int64)
+    matrix = raised[FLAG_KINDS].to_numpy(dtype=np.int64)
+    return pd.Series(matrix @ bits, index=raised.index, dtype=np.int64)
+
+
+FLAG_LISTS = [
+    [kind for k, kind in enumerate(FLAG_KINDS) if mask >> k & 1]
+    for mask in range(1 << len(FLAG_KINDS))
+]
+
+
+def flag_lists(mask: pd.Series) -> pd.Series:
+    """The list of flag kinds of each customer, from its bits (lists shared by value:
+    read them, do not change them)."""
+    lookup = np.empty(len(FLAG_LISTS), dtype=object)
+    lookup[:] = FLAG_LISTS
+    return pd.Series(lookup[mask.to_numpy()], index=mask.index)
 
 
 def _share(mask: pd.Series) -> float:
@@ -438,8 +458,8 @@ def company_kpis(
         "retention_spend_last_year": round(float(last_year["total"].sum()), 2),
         "classes": {str(k): int(v) for k, v in klass_counts.items()},
         "flags": {
-            kind: int(scores["flags"].map(lambda f, kind=kind: kind in f).sum())
-            for kind in FLAG_KINDS
+            kind: int(((scores["flag_mask"].to_numpy() >> k) & 1).sum())
+            for k, kind in enumerate(FLAG_KINDS)
         },
         "whale_curve": whale_curve(scores["profit_to_date"]),
         "by_sales_rep": _acquisition_quality(scores, customers, "sales_rep"),

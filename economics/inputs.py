@@ -12,7 +12,7 @@ import pandas as pd
 from commitments.models import Commitment, CommitmentOverride
 from customers.models import ActivityRate
 from economics.metrics import METRICS, MetricData
-from economics.metrics.data import load_metric_data
+from economics.metrics.data import DATE, INT, load_metric_data, read_frame
 from economics.metrics.scoring import PlanItem
 from roles.models import Charter, ExpectationOverride, LifecycleExpectation
 
@@ -38,23 +38,31 @@ def _rates() -> pd.DataFrame:
 def _charters(as_of: dt.date) -> pd.DataFrame:
     """Agreed versions (agreed on or before as_of), with the period each was in force:
     from its agreement to the next version's agreement."""
-    rows = list(
+    frame = read_frame(
         Charter.objects.filter(
             status__in=[Charter.Status.AGREED, Charter.Status.SUPERSEDED], agreed_on__lte=as_of
-        )
-        .order_by("customer_id", "version")
-        .values_list("pk", "customer_id", "blueprint_id", "version", "agreed_on")
-    )
-    frame = pd.DataFrame(
-        rows, columns=["charter_id", "customer_id", "blueprint_id", "version", "agreed_on"]
-    )
-    frame["in_force_from"] = pd.to_datetime(frame["agreed_on"])
+        ),
+        [("customer_id", "customer_id", INT), ("pk", "charter_id", INT),
+         ("blueprint_id", "blueprint_id", INT), ("version", "version", INT),
+         ("agreed_on", "agreed_on", DATE)],
+    )  # fmt: skip
+    frame = frame[["charter_id", "customer_id", "blueprint_id", "version", "agreed_on"]]
+    frame = frame.sort_values(["customer_id", "version"], kind="stable", ignore_index=True)
+    frame["in_force_from"] = frame["agreed_on"]
     frame["in_force_until"] = frame.groupby("customer_id")["in_force_from"].shift(-1)
-    frame["yearly_cost"] = _yearly_costs(frame)
+    frame["yearly_cost"] = _yearly_costs(frame, as_of)
     return frame
 
 
-def _yearly_costs(charters: pd.DataFrame) -> np.ndarray:
+def _agreed(as_of: dt.date):
+    """The charter versions agreed on or before ``as_of`` (a subquery: the overrides of
+    a million charters are not read by a list of a million ids)."""
+    return Charter.objects.filter(
+        status__in=[Charter.Status.AGREED, Charter.Status.SUPERSEDED], agreed_on__lte=as_of
+    ).values("pk")
+
+
+def _yearly_costs(charters: pd.DataFrame, as_of: dt.date) -> np.ndarray:
     """The blueprint's commitment costs, with the charter's own costs and exclusions."""
     if charters.empty:
         return np.zeros(0)
@@ -67,14 +75,15 @@ def _yearly_costs(charters: pd.DataFrame) -> np.ndarray:
     cost = charters["blueprint_id"].map(per_blueprint).fillna(0.0).to_numpy(dtype="float64")
     overrides = pd.DataFrame(
         list(
-            CommitmentOverride.objects.filter(
-                charter_id__in=charters["charter_id"].tolist()
-            ).values_list("charter_id", "commitment_id", "yearly_cost", "excluded")
+            CommitmentOverride.objects.filter(charter__in=_agreed(as_of)).values_list(
+                "charter_id", "commitment_id", "yearly_cost", "excluded"
+            )
         ),
         columns=["charter_id", "commitment_id", "override_cost", "excluded"],
     )
     if overrides.empty:
         return cost
+    overrides = overrides[overrides["charter_id"].isin(charters["charter_id"])]
     overrides = overrides.merge(base[["commitment_id", "yearly_cost"]], on="commitment_id")
     own = overrides["override_cost"].astype("float64").fillna(overrides["yearly_cost"])
     own = own.where(~overrides["excluded"].astype(bool), 0.0)
@@ -119,7 +128,7 @@ def _plan(
     return items
 
 
-def _expectation_plan(current: pd.DataFrame) -> list[PlanItem]:
+def _expectation_plan(current: pd.DataFrame, as_of: dt.date) -> list[PlanItem]:
     definitions = pd.DataFrame(
         list(
             LifecycleExpectation.objects.filter(excluded=False)
@@ -132,16 +141,16 @@ def _expectation_plan(current: pd.DataFrame) -> list[PlanItem]:
     )  # fmt: skip
     overrides = pd.DataFrame(
         list(
-            ExpectationOverride.objects.filter(
-                charter_id__in=current["charter_id"].tolist()
-            ).values_list("charter_id", "expectation_id", "target", "weight", "excluded")
+            ExpectationOverride.objects.filter(charter__in=_agreed(as_of)).values_list(
+                "charter_id", "expectation_id", "target", "weight", "excluded"
+            )
         ),
         columns=["charter_id", "expectation_id", "o_target", "o_weight", "o_excluded"],
     )
     return _plan(current, definitions, overrides, "expectation_id")
 
 
-def _commitment_plan(current: pd.DataFrame) -> list[PlanItem]:
+def _commitment_plan(current: pd.DataFrame, as_of: dt.date) -> list[PlanItem]:
     definitions = pd.DataFrame(
         list(
             Commitment.objects.exclude(metric="")
@@ -154,9 +163,9 @@ def _commitment_plan(current: pd.DataFrame) -> list[PlanItem]:
     )  # fmt: skip
     overrides = pd.DataFrame(
         list(
-            CommitmentOverride.objects.filter(
-                charter_id__in=current["charter_id"].tolist()
-            ).values_list("charter_id", "commitment_id", "target", "excluded")
+            CommitmentOverride.objects.filter(charter__in=_agreed(as_of)).values_list(
+                "charter_id", "commitment_id", "target", "excluded"
+            )
         ),
         columns=["charter_id", "commitment_id", "o_target", "o_excluded"],
     )
@@ -174,7 +183,7 @@ def load_run_inputs(*, as_of: dt.date) -> RunInputs:
         data=data,
         rates=_rates(),
         charters=charters,
-        expectation_plan=_expectation_plan(current),
-        commitment_plan=_commitment_plan(current),
+        expectation_plan=_expectation_plan(current, as_of),
+        commitment_plan=_commitment_plan(current, as_of),
         has_role=has_role,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import socket
 import time
 import traceback
@@ -25,7 +24,7 @@ from django.utils import timezone
 from audit.services import AuditAction, audit_record, changes
 from customers.models import Order
 
-from . import engine
+from . import bulk, engine
 from .costs import CostParams
 from .inputs import load_run_inputs
 from .models import CostModel, CustomerFlag, CustomerScore, EconomicsRun, WorkerHeartbeat
@@ -33,7 +32,6 @@ from .models import CostModel, CustomerFlag, CustomerScore, EconomicsRun, Worker
 log = logging.getLogger(__name__)
 
 HEARTBEATS_KEPT = timedelta(days=1)
-SCORE_BATCH = 5000
 COST_MODEL_FIELDS = [
     "ticket_handling_cost",
     "complaint_handling_cost",
@@ -243,56 +241,8 @@ def _compute_and_publish(run: EconomicsRun, *, fail_at: str | None) -> None:
     _publish(run, result, extra_timing=lambda: time.perf_counter() - started)
 
 
-MONEY_COLUMNS = [
-    "revenue", "gross_margin", "cost_activities", "cost_tickets", "cost_complaints",
-    "cost_concessions", "cost_collection", "cost_commitments", "cost_to_serve",
-    "acquisition_cost", "profit_to_date", "annual_value", "annual_cost_to_serve",
-    "annual_profit", "future_margin", "future_cost_to_serve", "predicted_future_value", "clv",
-    "complaint_concessions_last_year",
-]  # fmt: skip
-FLOAT_COLUMNS = ["recency_weeks", "age_weeks", "complaints_per_year"]
-OPTIONAL_FLOATS = ["p_alive", "expected_purchases", "role_fit", "compliance", "forgiveness",
-                   "holdout_predicted"]  # fmt: skip
-
-
-def _cents(value: float) -> Decimal:
-    return Decimal(f"{value:.2f}")
-
-
-def _opt(value) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
 def _write_scores(run: EconomicsRun, scores: pd.DataFrame) -> None:
-    frame = scores.copy()
-    frame["cost_to_serve"] = frame["cost_to_serve"].clip(lower=0)
-    records = frame.reset_index().rename(columns={"index": "customer_id", "id": "customer_id"})
-    batch: list[CustomerScore] = []
-    for row in records.itertuples(index=False):
-        r = row._asdict()
-        margin = _opt(r.get("expected_margin_per_purchase"))
-        holdout_actual = _opt(r.get("holdout_actual"))
-        batch.append(
-            CustomerScore(
-                run_id=run.pk,
-                customer_id=int(r["customer_id"]),
-                **{c: _cents(r[c]) for c in MONEY_COLUMNS},
-                **{c: float(r[c]) for c in FLOAT_COLUMNS},
-                **{c: _opt(r.get(c)) for c in OPTIONAL_FLOATS},
-                frequency=int(r["frequency"]),
-                complaints_last_year=int(r["complaints_last_year"]),
-                purchases_last_year=int(r["purchases_last_year"]),
-                expected_margin_per_purchase=None if margin is None else _cents(margin),
-                holdout_actual=None if holdout_actual is None else int(holdout_actual),
-                klass=r["klass"],
-                flags=list(r["flags"]),
-            )
-        )
-        if len(batch) >= SCORE_BATCH:
-            CustomerScore.objects.bulk_create(batch)
-            batch.clear()
-    if batch:
-        CustomerScore.objects.bulk_create(batch)
+    bulk.scores_write(run.pk, scores)
 
 
 def _publish(run: EconomicsRun, result: engine.EngineResult, extra_timing=None) -> None:
@@ -302,7 +252,7 @@ def _publish(run: EconomicsRun, result: engine.EngineResult, extra_timing=None) 
         locked = EconomicsRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != EconomicsRun.Status.RUNNING:
             raise RuntimeError(f"Run #{run.pk} is {locked.status}; it cannot be published.")
-        _sync_flags(run, result.scores, now)
+        bulk.flags_sync(run.pk, result.scores, now)
         if extra_timing is not None:
             result.timings["publish"] = round(extra_timing(), 4)
         EconomicsRun.objects.filter(is_current=True).update(is_current=None)
@@ -340,54 +290,6 @@ def _after_publish(run: EconomicsRun) -> None:
         cached_dashboard(run, previous_run(run), CustomerFilter())
     except Exception:  # the run is published; a cold dashboard is only slower
         log.exception("Could not prepare the dashboard for run %s", run.pk)
-
-
-def _sync_flags(run: EconomicsRun, scores: pd.DataFrame, now) -> None:
-    raised: dict[tuple[int, str], str] = {}
-    for customer_id, kinds in scores["flags"].items():
-        for kind in kinds:
-            raised[(int(customer_id), kind)] = _flag_detail(kind, scores.loc[customer_id])
-    still_open, to_close = [], []
-    for flag in CustomerFlag.objects.filter(status=CustomerFlag.Status.OPEN).only(
-        "pk", "customer_id", "kind"
-    ):
-        key = (flag.customer_id, flag.kind)
-        if key in raised:
-            flag.last_seen_by_id = run.pk
-            flag.detail = raised.pop(key)
-            still_open.append(flag)
-        else:
-            to_close.append(flag.pk)
-    CustomerFlag.objects.bulk_update(still_open, ["last_seen_by", "detail"], batch_size=2000)
-    CustomerFlag.objects.filter(pk__in=to_close).update(
-        status=CustomerFlag.Status.CLOSED, closed_by=run, closed_at=now
-    )
-    CustomerFlag.objects.bulk_create(
-        [
-            CustomerFlag(
-                customer_id=customer_id, kind=kind, detail=detail, raised_by=run, last_seen_by=run
-            )
-            for (customer_id, kind), detail in raised.items()
-        ],
-        batch_size=2000,
-    )
-
-
-def _flag_detail(kind: str, row: pd.Series) -> str:
-    if kind == "unprofitable":
-        return f"CLV {row['clv']:,.0f}"
-    if kind == "costly_to_serve":
-        return (
-            f"Cost to serve {row['annual_cost_to_serve']:,.0f} a year against "
-            f"{row['annual_value']:,.0f} of annual margin"
-        )
-    if kind == "inherently_unhappy":
-        return f"{row['complaints_per_year']:.1f} complaints a year"
-    if kind == "at_risk":
-        return f"P(active) {row['p_alive']:.0%}"
-    if kind == "failed_by_us":
-        return f"Commitment compliance {row['compliance']:.0f}/100"
-    return ""
 
 
 def _prune(*, keep: int) -> int:
