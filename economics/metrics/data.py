@@ -13,11 +13,12 @@ import datetime as dt
 import io
 import zoneinfo
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import QuerySet
 
 from customers.models import (
@@ -36,6 +37,7 @@ from .catalogue import MetricData
 # Column types: how a value travels and what it becomes in the frame.
 INT, FLOAT, DATE, TIMESTAMP, BOOL, TEXT = "int", "float", "date", "timestamp", "bool", "text"
 CUSTOMERS_PER_MESSAGE = 2048
+PARALLEL_READS = 2
 
 
 def _sql_expression(column: str, kind: str) -> str:
@@ -156,6 +158,25 @@ def _read(
     return _typed(frame, kinds)
 
 
+def _read_all(specs: dict, bulk: bool, ranges: list | None) -> dict[str, pd.DataFrame]:
+    """Read several tables. Bulk reads outside a transaction go two at a time, each on
+    its own connection, so the server builds one table's text while this process parses
+    another's; inside a transaction (whose rows other connections cannot see) they go
+    one after the other on this connection."""
+    if not bulk or connection.in_atomic_block or len(specs) < 2:
+        return {name: _read(qs, columns, bulk, ranges) for name, (qs, columns) in specs.items()}
+
+    def read(item):
+        name, (qs, columns) = item
+        try:
+            return name, _read(qs, columns, bulk, ranges)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+        return dict(pool.map(read, specs.items()))
+
+
 def read_frame(qs: QuerySet, columns: list[tuple[str, str, str]]) -> pd.DataFrame:
     """A queryset's rows as a typed frame, in bulk on PostgreSQL; ``columns`` as
     ``_read`` takes them, the first an integer key (rows come in no particular order)."""
@@ -207,62 +228,57 @@ def load_metric_data(
     mine = {} if everyone else {"customer_id__in": ids}
     ranges = _id_ranges(cust.index.to_numpy()) if bulk else None
 
-    orders = _read(
-        Order.objects.filter(**mine, date__lte=as_of),
-        [("customer_id", "customer_id", INT), ("date", "date", DATE),
-         ("revenue", "revenue", FLOAT), ("cost", "cost", FLOAT), ("kind", "kind", TEXT),
-         ("category", "category", TEXT)],
+    referrer = {} if everyone else {"referrer_id__in": ids}
+    frames = _read_all(
+        {
+            "orders": (
+                Order.objects.filter(**mine, date__lte=as_of),
+                [("customer_id", "customer_id", INT), ("date", "date", DATE),
+                 ("revenue", "revenue", FLOAT), ("cost", "cost", FLOAT), ("kind", "kind", TEXT),
+                 ("category", "category", TEXT)],
+            ),
+            "invoices": (
+                Invoice.objects.filter(**mine, issued_on__lte=as_of),
+                [("customer_id", "customer_id", INT), ("issued_on", "issued_on", DATE),
+                 ("due_on", "due_on", DATE), ("paid_on", "paid_on", DATE),
+                 ("amount", "amount", FLOAT)],
+            ),
+            "tickets": (
+                SupportTicket.objects.filter(**mine, opened_at__lt=end),
+                [("customer_id", "customer_id", INT), ("opened_at", "opened_at", TIMESTAMP),
+                 ("first_response_at", "first_response_at", TIMESTAMP),
+                 ("resolved_at", "resolved_at", TIMESTAMP), ("channel", "channel", TEXT),
+                 ("is_complaint", "is_complaint", BOOL), ("csat", "csat", FLOAT)],
+            ),
+            "activities": (
+                ServiceActivity.objects.filter(**mine, date__lte=as_of),
+                [("customer_id", "customer_id", INT), ("date", "date", DATE),
+                 ("activity_type__kind", "kind", TEXT), ("quantity", "quantity", FLOAT),
+                 ("activity_type_id", "activity_type_id", INT), ("amount", "amount", FLOAT)],
+            ),
+            "referrals": (
+                Referral.objects.filter(**referrer, date__lte=as_of),
+                [("referrer_id", "customer_id", INT), ("date", "date", DATE)],
+            ),
+            "feedback": (
+                Feedback.objects.filter(**mine, date__lte=as_of),
+                [("customer_id", "customer_id", INT), ("date", "date", DATE),
+                 ("score", "score", FLOAT), ("insight", "insight", TEXT)],
+            ),
+        },
         bulk,
         ranges,
     )  # fmt: skip
-
-    invoices = _read(
-        Invoice.objects.filter(**mine, issued_on__lte=as_of),
-        [("customer_id", "customer_id", INT), ("issued_on", "issued_on", DATE),
-         ("due_on", "due_on", DATE), ("paid_on", "paid_on", DATE), ("amount", "amount", FLOAT)],
-        bulk,
-        ranges,
+    orders, invoices, tickets = frames["orders"], frames["invoices"], frames["tickets"]
+    activities, referrals, feedback = (
+        frames["activities"], frames["referrals"], frames["feedback"]
     )  # fmt: skip
     # What happened after the as-of date is not known yet.
     invoices.loc[invoices["paid_on"] > as_of_ts, "paid_on"] = pd.NaT
-
-    tickets = _read(
-        SupportTicket.objects.filter(**mine, opened_at__lt=end),
-        [("customer_id", "customer_id", INT), ("opened_at", "opened_at", TIMESTAMP),
-         ("first_response_at", "first_response_at", TIMESTAMP),
-         ("resolved_at", "resolved_at", TIMESTAMP), ("channel", "channel", TEXT),
-         ("is_complaint", "is_complaint", BOOL), ("csat", "csat", FLOAT)],
-        bulk,
-        ranges,
-    )  # fmt: skip
     end_utc = pd.Timestamp(end).tz_convert("UTC")
     for col in ("first_response_at", "resolved_at"):
         tickets.loc[tickets[col] >= end_utc, col] = pd.NaT
     _local_naive(tickets, tz, "opened_at", "first_response_at", "resolved_at")
-
-    activities = _read(
-        ServiceActivity.objects.filter(**mine, date__lte=as_of),
-        [("customer_id", "customer_id", INT), ("date", "date", DATE),
-         ("activity_type__kind", "kind", TEXT), ("quantity", "quantity", FLOAT),
-         ("activity_type_id", "activity_type_id", INT), ("amount", "amount", FLOAT)],
-        bulk,
-        ranges,
-    )  # fmt: skip
-
-    referrals = _read(
-        Referral.objects.filter(**({} if everyone else {"referrer_id__in": ids}), date__lte=as_of),
-        [("referrer_id", "customer_id", INT), ("date", "date", DATE)],
-        bulk,
-        ranges,
-    )
-
-    feedback = _read(
-        Feedback.objects.filter(**mine, date__lte=as_of),
-        [("customer_id", "customer_id", INT), ("date", "date", DATE), ("score", "score", FLOAT),
-         ("insight", "insight", TEXT)],
-        bulk,
-        ranges,
-    )  # fmt: skip
     feedback["has_insight"] = feedback["insight"].str.strip() != ""
     feedback = feedback.drop(columns=["insight"])
 

@@ -126,3 +126,16 @@ def test_flags_follow_the_run_set_by_set():
     with connection.cursor() as cursor:
         tables = connection.introspection.table_names(cursor)
     assert bulk.RAISED not in tables
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_reads_outside_a_transaction_read_tables_side_by_side_and_agree():
+    demo_seed(customers=30, end=END)
+    assert not connection.in_atomic_block  # on PostgreSQL: two connections, two tables at once
+    side_by_side = load_metric_data(as_of=END)
+    orm = load_metric_data(as_of=END, bulk=False)
+    for name in TABLES:
+        a, b = getattr(side_by_side, name), getattr(orm, name)
+        assert len(a) == len(b) > 0, name
+        if name != "customers":
+            pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
