@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint security format check bench clean
+.PHONY: install run test test-faults lint security format check bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Tango needs Python 3.11: set PYTHON=/path/to/python3.11")'
@@ -27,6 +27,12 @@ run: install
 ## Run the whole test suite (SQLite by default; DATABASE_URL / CELERY_BROKER_URL switch it).
 test: install
 	$(PY) -m pytest
+
+## The worker-kill test (marked worker_kill, left out of `make test`): a real worker is
+## killed in the middle of an economics run. Needs DATABASE_URL (PostgreSQL) and
+## CELERY_BROKER_URL (Redis).
+test-faults: install
+	$(PY) -m pytest -m worker_kill
 
 lint: install
 	$(VENV)/bin/ruff format --check .

@@ -174,6 +174,11 @@ class EconomicsRun(models.Model):
     customers = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_by = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="host:pid of the process computing the run (or that computed it last).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import socket
 import time
 import traceback
@@ -18,10 +19,11 @@ from decimal import Decimal
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.services import AuditAction, audit_record, changes
+from config.tasks import RETRY_OPTIONS, TRANSIENT_ERRORS
 from customers.models import Order
 
 from . import bulk, engine
@@ -168,23 +170,26 @@ def _progress(run_id: int, stage: str, percent: int) -> None:
     EconomicsRun.objects.filter(pk=run_id).update(stage=stage, progress=min(percent, 100))
 
 
-def run_execute(run_id: int, *, fail_at: str | None = None) -> EconomicsRun | None:
-    """Compute a queued run and publish it. Idempotent: a run that is not queued (already
-    taken by another worker, or finished) is left alone. ``fail_at`` names a stage at
-    which to fail on purpose (used to prove a failure leaves nothing behind)."""
-    taken = EconomicsRun.objects.filter(pk=run_id, status=EconomicsRun.Status.QUEUED).update(
-        status=EconomicsRun.Status.RUNNING,
-        started_at=timezone.now(),
-        stage="loading data",
-        progress=1,
-    )
-    if taken != 1:
+def run_execute(
+    run_id: int, *, fail_at: str | None = None, retry_transient: bool = False
+) -> EconomicsRun | None:
+    """Compute a run and publish it. Idempotent: a run that ``run_claim`` does not give
+    this process (finished, or computed by a live process) is left alone.
+
+    On a transient error (``config.tasks.TRANSIENT_ERRORS``) with ``retry_transient``
+    (the task has retries left) the run is queued again for the retry; on any other
+    error, or when no retry is left, it is failed. The error is raised either way.
+    ``fail_at`` names a stage at which to fail on purpose (used to prove a failure
+    leaves nothing behind)."""
+    if not run_claim(run_id):
         return None
     run = EconomicsRun.objects.get(pk=run_id)
-    EconomicsRun.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
     try:
         _compute_and_publish(run, fail_at=fail_at)
     except Exception as exc:
+        if isinstance(exc, TRANSIENT_ERRORS) and retry_transient and _run_requeue(run_id, exc):
+            log.warning("Economics run %s will be retried after %r", run_id, exc)
+            raise
         log.exception("Economics run %s failed", run_id)
         run_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}",
                  detail=traceback.format_exc(limit=6))  # fmt: skip
@@ -192,16 +197,119 @@ def run_execute(run_id: int, *, fail_at: str | None = None) -> EconomicsRun | No
     return EconomicsRun.objects.get(pk=run_id)
 
 
-def run_fail(*, run_id: int, error: str, detail: str = "") -> None:
-    """Mark a run failed and remove whatever it wrote; the current run stays current."""
+# A run whose worker process keeps dying (killed for its memory, say) is not taken over
+# for ever: after this many attempts it is failed.
+RUN_MAX_ATTEMPTS = RETRY_OPTIONS["max_retries"] + 1
+
+
+def this_process() -> str:
+    """``host:pid``, as a run's ``claimed_by`` names the process computing it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_is_gone(claimed_by: str) -> bool:
+    """Whether ``claimed_by`` names a process on this host that no longer runs. A
+    process on another host, or one that cannot be checked, counts as alive."""
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) <= 0:
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, as another user's process
+        return False
+    try:  # a dead child its parent has not reaped yet (Linux)
+        with open(f"/proc/{int(pid)}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def run_claim(run_id: int) -> bool:
+    """Take a run for this process to compute; True when it is taken.
+
+    A queued run is taken. So is a running run whose ``claimed_by`` names a process on
+    this host that is no longer alive: its task was handed out again after the worker
+    process computing it died (``acks_late`` with ``reject_on_worker_lost``). Taking
+    it over deletes the scores the dead attempt wrote, and the run starts again. Each
+    take is one compare-and-set UPDATE (on the status, or on the old ``claimed_by``), so
+    two processes never both take a run. A run that is finished, computed by a live
+    process, or claimed on another host is left alone (the sweeper fails one stuck past
+    the time limit). A run whose workers died ``RUN_MAX_ATTEMPTS`` times is failed."""
+    start = {
+        "status": EconomicsRun.Status.RUNNING,
+        "claimed_by": this_process(),
+        "started_at": timezone.now(),
+        "stage": "loading data",
+        "progress": 1,
+        "attempts": F("attempts") + 1,
+    }
+    if EconomicsRun.objects.filter(pk=run_id, status=EconomicsRun.Status.QUEUED).update(**start):
+        return True
+    left = (
+        EconomicsRun.objects.filter(pk=run_id, status=EconomicsRun.Status.RUNNING)
+        .exclude(claimed_by="")
+        .values("claimed_by", "attempts")
+        .first()
+    )
+    if left is None or not _process_is_gone(left["claimed_by"]):
+        return False
+    dead = left["claimed_by"]
+    if left["attempts"] >= RUN_MAX_ATTEMPTS:
+        run_fail(
+            run_id=run_id,
+            claimed_by=dead,
+            error=f"The worker process computing this run stopped {left['attempts']} times; "
+            "it was not computed.",
+        )
+        return False
     with transaction.atomic():
-        CustomerScore.objects.filter(run_id=run_id).delete()
-        EconomicsRun.objects.filter(pk=run_id, active=True).update(
+        taken = EconomicsRun.objects.filter(
+            pk=run_id, status=EconomicsRun.Status.RUNNING, claimed_by=dead
+        ).update(**start)
+        if taken:
+            CustomerScore.objects.filter(run_id=run_id).delete()
+    if taken:
+        log.warning("Economics run %s: its process %s stopped; computing it again", run_id, dead)
+    return bool(taken)
+
+
+def _run_requeue(run_id: int, exc: BaseException) -> bool:
+    """After a transient error: put the run back in the queue for the task's retry. What
+    the attempt wrote is deleted and its attempts are kept; the stage and the error say
+    it will be tried again. False when the run is no longer this process's."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()  # reconnect after a lost connection
+    with transaction.atomic():
+        requeued = EconomicsRun.objects.filter(
+            pk=run_id, status=EconomicsRun.Status.RUNNING, claimed_by=this_process()
+        ).update(
+            status=EconomicsRun.Status.QUEUED,
+            claimed_by="",
+            stage="retrying after a connection error",
+            progress=0,
+            started_at=timezone.now(),  # queued again now
+            error=f"Attempt interrupted, retrying: {exc.__class__.__name__}: {exc}"[:10000],
+        )
+        if requeued:
+            CustomerScore.objects.filter(run_id=run_id).delete()
+    return bool(requeued)
+
+
+def run_fail(*, run_id: int, error: str, detail: str = "", claimed_by: str | None = None) -> None:
+    """Mark a queued or running run failed and remove whatever it wrote; the current run
+    stays current. With ``claimed_by``, only while that process still claims it. A run
+    that was published after all keeps its scores."""
+    claim = {} if claimed_by is None else {"claimed_by": claimed_by}
+    with transaction.atomic():
+        EconomicsRun.objects.filter(pk=run_id, active=True, **claim).update(
             status=EconomicsRun.Status.FAILED,
             active=None,
             finished_at=timezone.now(),
             error=(error + ("\n\n" + detail if detail else ""))[:10000],
         )
+        CustomerScore.objects.filter(run_id=run_id, run__status=EconomicsRun.Status.FAILED).delete()
 
 
 def _holdout_orders(as_of: dt.date, end: dt.date) -> pd.DataFrame:
@@ -403,6 +511,9 @@ def stuck_jobs_sweep(*, now=None) -> dict[str, int]:
         counts["failed_runs"] += 1
     for run in EconomicsRun.objects.filter(
         status=EconomicsRun.Status.QUEUED, created_at__lt=now - QUEUED_GRACE
+    ).filter(
+        # A run put back in the queue to be retried counts from when it was put back.
+        Q(started_at__isnull=True) | Q(started_at__lt=now - QUEUED_GRACE)
     ):
         if run.attempts == 0 and run.created_at >= now - 2 * QUEUED_GRACE:
             EconomicsRun.objects.filter(pk=run.pk).update(attempts=1)

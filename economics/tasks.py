@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
+from config.tasks import RETRY_OPTIONS, will_retry
+
 from .models import EconomicsRun
 from .services import (
     EconomicsRunBusy,
@@ -22,11 +24,19 @@ def record_heartbeat() -> int:
     return heartbeat_record(hostname=hostname, eager=eager).pk
 
 
-@shared_task(name="economics.tasks.run_economics", acks_late=True, ignore_result=False)
-def run_economics_task(run_id: int) -> str:
-    """Compute and publish a queued run. A run that is not queued any more is left alone,
-    so a redelivered message does no harm."""
-    run = run_execute(run_id)
+@shared_task(
+    bind=True,
+    name="economics.tasks.run_economics",
+    acks_late=True,
+    ignore_result=False,
+    **RETRY_OPTIONS,
+)
+def run_economics_task(self, run_id: int) -> str:
+    """Compute and publish a queued run. A run finished or computed by a live process is
+    left alone, so a redelivered message does no harm; one whose worker process died is
+    taken over (``run_claim``). After a transient error the run is queued again and the
+    task retried with backoff; when the retries are used up the run is failed."""
+    run = run_execute(run_id, retry_transient=will_retry(self))
     return "skipped" if run is None else run.status
 
 

@@ -16,10 +16,11 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import AuditAction, audit_record
+from config.tasks import TRANSIENT_ERRORS
 
 from . import engine
 from .engine import ImportConflict, ImportResult
@@ -28,6 +29,7 @@ from .reading import Limits, SourceError, open_source
 from .specs import get_spec
 
 MAX_API_ROWS = 10_000
+RETRYING = "retrying"  # the progress stage of a job queued again after a transient error
 
 logger = logging.getLogger(__name__)
 
@@ -318,8 +320,9 @@ def import_job_create(
     return job
 
 
-def import_job_validate(*, job_id: int) -> None:
-    """Validate a queued job's file without writing; idempotent (compare-and-set)."""
+def import_job_validate(*, job_id: int, retry_transient: bool = False) -> None:
+    """Validate a queued job's file without writing; idempotent (compare-and-set). With
+    ``retry_transient``, a transient error queues the job again for the task's retry."""
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
         status=ImportJob.Status.VALIDATING,
         started_at=timezone.now(),
@@ -328,7 +331,12 @@ def import_job_validate(*, job_id: int) -> None:
     )
     if claimed != 1:
         return
-    _job_run_file(job_id, dry_run=True, from_status=ImportJob.Status.VALIDATING)
+    _job_run_file(
+        job_id,
+        dry_run=True,
+        from_status=ImportJob.Status.VALIDATING,
+        retry_transient=retry_transient,
+    )
 
 
 def import_job_confirm(*, job: ImportJob, user) -> ImportJob:
@@ -359,17 +367,26 @@ def import_job_confirm(*, job: ImportJob, user) -> ImportJob:
     return job
 
 
-def import_job_execute(*, job_id: int) -> None:
-    """Write a confirmed job's file; a second delivery of the task does nothing."""
+def import_job_execute(*, job_id: int, retry_transient: bool = False) -> None:
+    """Write a confirmed job's file; a second delivery of the task does nothing. With
+    ``retry_transient``, a transient error queues the job again for the task's retry
+    (the write is one transaction: the interrupted attempt wrote nothing)."""
     claimed = ImportJob.objects.filter(
-        pk=job_id, status=ImportJob.Status.IMPORTING, progress_stage="queued"
+        pk=job_id, status=ImportJob.Status.IMPORTING, progress_stage__in=("queued", RETRYING)
     ).update(progress_stage="validating", started_at=timezone.now())
     if claimed != 1:
         return
-    _job_run_file(job_id, dry_run=False, from_status=ImportJob.Status.IMPORTING)
+    _job_run_file(
+        job_id,
+        dry_run=False,
+        from_status=ImportJob.Status.IMPORTING,
+        retry_transient=retry_transient,
+    )
 
 
-def _job_run_file(job_id: int, *, dry_run: bool, from_status: str) -> None:
+def _job_run_file(
+    job_id: int, *, dry_run: bool, from_status: str, retry_transient: bool = False
+) -> None:
     job = ImportJob.objects.get(pk=job_id)
     try:
         with job.file.open("rb") as handle:
@@ -382,6 +399,10 @@ def _job_run_file(job_id: int, *, dry_run: bool, from_status: str) -> None:
                 progress=_progress_for(job_id),
             )
     except Exception as exc:
+        transient = isinstance(exc, TRANSIENT_ERRORS)
+        if transient and retry_transient and _job_requeue(job_id, exc, from_status=from_status):
+            logger.warning("Import #%s will be retried after %r", job_id, exc)
+            raise
         _job_fail(job_id, exc)
         if isinstance(exc, ImportConflict):
             return
@@ -390,6 +411,24 @@ def _job_run_file(job_id: int, *, dry_run: bool, from_status: str) -> None:
         _job_finish(job_id, result, from_status=from_status)
     finally:
         result.close()
+
+
+def _job_requeue(job_id: int, exc: BaseException, *, from_status: str) -> bool:
+    """After a transient error: hand the job back to its task's retry — a validation to
+    the queue, an import to "confirmed, not started". Nothing was written (the import's
+    write is one transaction); the message says it will be tried again."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()  # reconnect after a lost connection
+    message = f"Interrupted ({exc.__class__.__name__}: {exc}); it will be tried again."
+    values: dict[str, Any] = {
+        "progress_stage": RETRYING,
+        "progress_percent": 0,
+        "started_at": timezone.now(),  # the sweeper's time limit counts from here
+        "message": message[:2000],
+    }
+    if from_status == ImportJob.Status.VALIDATING:
+        values["status"] = ImportJob.Status.QUEUED
+    return ImportJob.objects.filter(pk=job_id, status=from_status).update(**values) == 1
 
 
 def import_job_mark_failed(*, job: ImportJob, reason: str) -> bool:

@@ -8,6 +8,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-battery"
@@ -51,6 +53,38 @@ def test_passwords_need_twelve_characters():
     with pytest.raises(ValidationError):
         validate_password("Short1!x")
     validate_password("a-much-longer-passphrase")
+
+
+def refusals(password: str, user=None) -> set[str]:
+    """The codes of the validators that refuse ``password`` (empty: accepted)."""
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        return {error.code for error in exc.error_list}
+    return set()
+
+
+def test_a_password_like_the_users_name_or_email_is_refused():
+    user = UserFactory(
+        username="margaret.thornton", first_name="Margaret", last_name="Thornton",
+        email="m.thornton@example.com",
+    )  # fmt: skip
+    other = UserFactory(username="someone.else", email="someone.else@example.com")
+    assert refusals("margaret.thornton", user=user) == {"password_too_similar"}
+    assert refusals("m.thornton@example.com", user=user) == {"password_too_similar"}
+    # The same text is a fine password for someone it does not describe.
+    assert refusals("margaret.thornton", user=other) == set()
+
+
+def test_a_common_password_is_refused_even_when_long_enough():
+    assert refusals("password1234") == {"password_too_common"}
+    assert refusals("1q2w3e4r5t6y") == {"password_too_common"}
+    assert refusals("lantern-mosaic-river") == set()
+
+
+def test_an_all_numeric_password_is_refused():
+    assert refusals("48291730564812") == {"password_entirely_numeric"}
+    assert refusals("48291730564812x") == set()
 
 
 def test_a_deactivated_user_is_signed_out_at_once(client, executive):

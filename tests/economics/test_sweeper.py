@@ -49,6 +49,25 @@ def test_a_run_no_worker_took_is_queued_again_once_then_failed(monkeypatch):
     assert sent == [waiting.pk]
 
 
+def test_a_run_waiting_for_its_retry_is_left_alone_until_its_own_grace_ends(monkeypatch):
+    sent = []
+    monkeypatch.setattr(tasks.run_economics_task, "delay", lambda pk: sent.append(pk))
+    # Requested an hour ago, put back in the queue for a retry two minutes ago.
+    retrying = make_run(
+        created_at=NOW - dt.timedelta(hours=1), attempts=2,
+        started_at=NOW - dt.timedelta(minutes=2), stage="retrying after a connection error",
+    )  # fmt: skip
+    assert services.stuck_jobs_sweep(now=NOW) == {
+        "requeued": 0, "failed_runs": 0, "failed_imports": 0
+    }  # fmt: skip
+    retrying.refresh_from_db()
+    assert retrying.status == "queued"
+    # Its retry never came: failed once the grace has passed since it was put back.
+    assert services.stuck_jobs_sweep(now=NOW + dt.timedelta(minutes=9))["failed_runs"] == 1
+    retrying.refresh_from_db()
+    assert retrying.status == "failed" and sent == []
+
+
 def test_a_fresh_run_is_left_alone():
     make_run(status="running", started_at=timezone.now(), created_at=timezone.now())
     assert services.stuck_jobs_sweep() == {"requeued": 0, "failed_runs": 0, "failed_imports": 0}
