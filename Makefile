@@ -52,5 +52,14 @@ check: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
+## The performance figures of docs/performance.md: import, economics run, CLV stage, pages,
+## load (table on screen, JSON in var/benchmark.json). It writes to the database: point
+## DATABASE_URL at a PostgreSQL scratch database, e.g.
+##   DATABASE_URL=postgres://postgres@127.0.0.1:5432/tango_bench make bench
+## With fewer than BENCH_CUSTOMERS customers there, a data set of that size is generated.
+BENCH_CUSTOMERS ?= 1000000
+bench: install
+	$(PY) manage.py benchmark --customers $(BENCH_CUSTOMERS)
+
 clean:
 	rm -rf $(VENV) var

@@ -70,7 +70,8 @@ def score_rows(run_id: int, scores: pd.DataFrame) -> pd.DataFrame:
     )
     out["holdout_actual"][np.isnan(actual)] = pd.NA
     out["klass"] = scores["klass"].astype(str).to_numpy(dtype=object)
-    out["flags"] = FLAG_JSON[scores["flag_mask"].to_numpy(dtype=np.int64)]
+    out["flag_mask"] = scores["flag_mask"].to_numpy(dtype=np.int64)
+    out["flags"] = FLAG_JSON[out["flag_mask"]]
     return pd.DataFrame(out)
 
 

@@ -145,8 +145,14 @@ def compute(
     holdout: pd.DataFrame | None = None,
     holdout_end: pd.Timestamp | None = None,
     fits: tuple | None = None,
+    segment_complaints: pd.Series | None = None,
+    with_kpis: bool = True,
 ) -> EngineResult:
-    """``fits``: a (BG/NBD, Gamma-Gamma) pair to use instead of fitting (worked examples)."""
+    """``fits``: a (BG/NBD, Gamma-Gamma) pair to use instead of fitting (worked examples,
+    and a chunk of a run split across workers). ``segment_complaints``: the mean
+    complaints a year of each segment over the whole base, when ``inputs`` hold only
+    some customers (a chunk); ``with_kpis=False`` leaves the company KPIs to whoever
+    sees the whole base."""
     watch = Stopwatch(progress)
     data = inputs.data
     index = data.index
@@ -229,18 +235,13 @@ def compute(
     )
     scores = scores.join(complaint_and_purchase_columns(data))
     scores["klass"] = classify(scores, inputs.has_role, params)
-    raised = raise_flags(scores, customers, params)
+    raised = raise_flags(scores, customers, params, segment_complaints=segment_complaints)
     scores["flag_mask"] = flag_mask(raised)
     scores["flags"] = flag_lists(scores["flag_mask"])
     watch.lap("classes and flags", 88)
 
-    kpis = company_kpis(scores, data, last_year, params)
-    model = {
-        "bgnbd": _fit_dict(bg),
-        "gamma_gamma": _fit_dict(gg),
-        "horizon_weeks": params.horizon_weeks,
-        "annual_discount_rate": params.annual_discount_rate,
-    }
+    kpis = company_kpis(scores, data, last_year["total"], params) if with_kpis else {}
+    model = model_summary(bg, gg, params)
     result = EngineResult(scores=scores, model=model, kpis=kpis)
     if holdout is not None and holdout_end is not None:
         result.holdout, per_customer = holdout_check(bg, rfm, holdout, as_of, holdout_end)
@@ -249,6 +250,16 @@ def compute(
     watch.lap("company KPIs", 92)
     result.timings = watch.timings
     return result
+
+
+def model_summary(bg, gg, params: EconomicsParams) -> dict:
+    """What a run keeps of its fitted model."""
+    return {
+        "bgnbd": _fit_dict(bg),
+        "gamma_gamma": _fit_dict(gg),
+        "horizon_weeks": params.horizon_weeks,
+        "annual_discount_rate": params.annual_discount_rate,
+    }
 
 
 def _fit_dict(fit) -> dict:
@@ -282,9 +293,18 @@ def classify(scores: pd.DataFrame, has_role: pd.Series, params: EconomicsParams)
     return pd.Series(klass, index=scores.index)
 
 
+def segment_complaint_means(complaints_per_year: pd.Series, segment: pd.Series) -> pd.Series:
+    """Mean complaints a year of each segment (the yardstick of "inherently unhappy")."""
+    return complaints_per_year.groupby(segment).mean()
+
+
 def raise_flags(
-    scores: pd.DataFrame, customers: pd.DataFrame, params: EconomicsParams
-) -> pd.Series:
+    scores: pd.DataFrame,
+    customers: pd.DataFrame,
+    params: EconomicsParams,
+    *,
+    segment_complaints: pd.Series | None = None,
+) -> pd.DataFrame:
     """Which flags each customer raises in this run: one boolean column per kind."""
     annual_margin = scores["annual_value"]
     # Among customers who bought this year (those who did not are "at risk" or
@@ -294,7 +314,11 @@ def raise_flags(
         & (scores["annual_cost_to_serve"] > 0)
         & (scores["purchases_last_year"] > 0)
     )
-    segment_mean = scores["complaints_per_year"].groupby(customers["segment"]).transform("mean")
+    if segment_complaints is None:
+        segment_complaints = segment_complaint_means(
+            scores["complaints_per_year"], customers["segment"]
+        )
+    segment_mean = customers["segment"].map(segment_complaints).astype("float64")
     unhappy = (
         (scores["complaints_per_year"] >= params.unhappy_complaints_multiple * segment_mean)
         & (scores["complaints_per_year"] >= params.unhappy_min_complaints_per_year)
@@ -415,10 +439,11 @@ def complaint_and_purchase_columns(data) -> pd.DataFrame:
 
 
 def company_kpis(
-    scores: pd.DataFrame, data, last_year: pd.DataFrame, params: EconomicsParams
+    scores: pd.DataFrame, data, annual_cost_to_serve: pd.Series, params: EconomicsParams
 ) -> dict:
     """The company's figures, from the per-customer columns (the dashboard computes the
-    same from stored scores, for any filter)."""
+    same from stored scores, for any filter). ``data``: anything with the customers
+    frame and ``window_start()``."""
     customers = data.customers
     year_start = data.window_start()
     n_complaints = int(scores["complaints_last_year"].sum())
@@ -455,7 +480,7 @@ def company_kpis(
         "acquisition_spend_last_year": round(
             float(scores.loc[acquired, "acquisition_cost"].sum()), 2
         ),
-        "retention_spend_last_year": round(float(last_year["total"].sum()), 2),
+        "retention_spend_last_year": round(float(annual_cost_to_serve.sum()), 2),
         "classes": {str(k): int(v) for k, v in klass_counts.items()},
         "flags": {
             kind: int(((scores["flag_mask"].to_numpy() >> k) & 1).sum())

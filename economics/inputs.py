@@ -12,7 +12,7 @@ import pandas as pd
 from commitments.models import Commitment, CommitmentOverride
 from customers.models import ActivityRate
 from economics.metrics import METRICS, MetricData
-from economics.metrics.data import DATE, INT, load_metric_data, read_frame
+from economics.metrics.data import DATE, INT, _between, load_metric_data, read_frame
 from economics.metrics.scoring import PlanItem
 from roles.models import Charter, ExpectationOverride, LifecycleExpectation
 
@@ -35,12 +35,15 @@ def _rates() -> pd.DataFrame:
     return frame
 
 
-def _charters(as_of: dt.date) -> pd.DataFrame:
+def _charters(as_of: dt.date, id_range: tuple[int, int] | None = None) -> pd.DataFrame:
     """Agreed versions (agreed on or before as_of), with the period each was in force:
     from its agreement to the next version's agreement."""
+    within = {} if id_range is None else _between("customer_id", id_range)
     frame = read_frame(
         Charter.objects.filter(
-            status__in=[Charter.Status.AGREED, Charter.Status.SUPERSEDED], agreed_on__lte=as_of
+            status__in=[Charter.Status.AGREED, Charter.Status.SUPERSEDED],
+            agreed_on__lte=as_of,
+            **within,
         ),
         [("customer_id", "customer_id", INT), ("pk", "charter_id", INT),
          ("blueprint_id", "blueprint_id", INT), ("version", "version", INT),
@@ -173,9 +176,11 @@ def _commitment_plan(current: pd.DataFrame, as_of: dt.date) -> list[PlanItem]:
     return _plan(current, definitions, overrides, "commitment_id")
 
 
-def load_run_inputs(*, as_of: dt.date) -> RunInputs:
-    data = load_metric_data(as_of=as_of)
-    charters = _charters(as_of)
+def load_run_inputs(*, as_of: dt.date, id_range: tuple[int, int] | None = None) -> RunInputs:
+    """Everything a run needs; with ``id_range`` (first, last customer id, inclusive) only
+    for those customers: one chunk of a run split across workers."""
+    data = load_metric_data(as_of=as_of, id_range=id_range)
+    charters = _charters(as_of, id_range)
     current = charters.groupby("customer_id").tail(1) if not charters.empty else charters
     has_role = pd.Series(False, index=data.index)
     has_role.loc[has_role.index.intersection(current["customer_id"])] = True

@@ -271,6 +271,9 @@ class CustomerScore(models.Model):
     holdout_actual = models.PositiveIntegerField(null=True, blank=True)
     klass = models.CharField("class", max_length=16, choices=CustomerClass.choices)
     flags = models.JSONField(default=list, blank=True)
+    flag_mask = models.PositiveSmallIntegerField(
+        default=0, help_text="The flags as bits, in the order of economics.engine.FLAG_KINDS."
+    )
 
     class Meta:
         constraints = [

@@ -26,7 +26,7 @@ from audit.services import AuditAction, audit_record, changes
 from config.tasks import RETRY_OPTIONS, TRANSIENT_ERRORS
 from customers.models import Order
 
-from . import bulk, engine
+from . import bulk, distributed, engine
 from .costs import CostParams
 from .inputs import load_run_inputs
 from .models import CostModel, CustomerFlag, CustomerScore, EconomicsRun, WorkerHeartbeat
@@ -131,9 +131,17 @@ def run_request(
     trigger: str = EconomicsRun.Trigger.UI,
     user=None,
     enqueue: bool = True,
+    chunk_customers: int | None = None,
 ) -> EconomicsRun:
     """Queue a run. Refused with EconomicsRunBusy while another is queued or running.
-    The run keeps a copy of the cost model as it is now."""
+    The run keeps a copy of the cost model as it is now. ``chunk_customers``: split
+    the run across workers in chunks of this many customers (default: the setting
+    ``ECONOMICS_CHUNK_CUSTOMERS``; 0: never)."""
+    parameters = _parameters(cost_model_get())
+    if chunk_customers is not None:
+        if chunk_customers < 0:
+            raise ValidationError("A chunk holds at least one customer (0: do not split).")
+        parameters[distributed.CHUNK_PARAMETER] = int(chunk_customers)
     as_of = as_of or timezone.localdate()
     if holdout_end is not None and holdout_end <= as_of:
         raise ValidationError("The holdout period must end after the as-of date.")
@@ -144,7 +152,7 @@ def run_request(
                 holdout_end=holdout_end,
                 trigger=trigger,
                 requested_by=user,
-                parameters=_parameters(cost_model_get()),
+                parameters=parameters,
                 stage="queued",
             )
             audit_record(
@@ -171,7 +179,11 @@ def _progress(run_id: int, stage: str, percent: int) -> None:
 
 
 def run_execute(
-    run_id: int, *, fail_at: str | None = None, retry_transient: bool = False
+    run_id: int,
+    *,
+    fail_at: str | None = None,
+    retry_transient: bool = False,
+    distribute: bool = False,
 ) -> EconomicsRun | None:
     """Compute a run and publish it. Idempotent: a run that ``run_claim`` does not give
     this process (finished, or computed by a live process) is left alone.
@@ -180,12 +192,17 @@ def run_execute(
     (the task has retries left) the run is queued again for the retry; on any other
     error, or when no retry is left, it is failed. The error is raised either way.
     ``fail_at`` names a stage at which to fail on purpose (used to prove a failure
-    leaves nothing behind)."""
+    leaves nothing behind). With ``distribute`` (a task on a broker) a run larger than
+    one chunk is fitted here and scored in chunks by the workers (``distributed``); it
+    is still running when this returns."""
     if not run_claim(run_id):
         return None
     run = EconomicsRun.objects.get(pk=run_id)
     try:
-        _compute_and_publish(run, fail_at=fail_at)
+        if distribute and distributed.is_split(run):
+            _dispatch_chunks(run)
+        else:
+            _compute_and_publish(run, fail_at=fail_at)
     except Exception as exc:
         if isinstance(exc, TRANSIENT_ERRORS) and retry_transient and _run_requeue(run_id, exc):
             log.warning("Economics run %s will be retried after %r", run_id, exc)
@@ -195,6 +212,29 @@ def run_execute(
                  detail=traceback.format_exc(limit=6))  # fmt: skip
         raise
     return EconomicsRun.objects.get(pk=run_id)
+
+
+def _dispatch_chunks(run: EconomicsRun) -> None:
+    """Fit the model, then a chord: one task per chunk of customers, and the publishing
+    task once all have written their scores."""
+    from celery import chord
+
+    from .tasks import finish_run_task, score_chunk_task
+
+    prepared, ranges = distributed.run_prepare(run)
+    header = [score_chunk_task.s(run.pk, first, last, prepared) for first, last in ranges]
+    chord(header)(finish_run_task.s(run.pk, prepared))
+
+
+def chunk_fail(run_id: int, exc: BaseException, *, retry_transient: bool) -> None:
+    """A chunk or the publishing step of a split run failed: a transient error is left
+    to the task's retry (the step is idempotent); any other fails the run."""
+    if isinstance(exc, TRANSIENT_ERRORS) and retry_transient:
+        log.warning("Economics run %s: a step will be retried after %r", run_id, exc)
+        return
+    log.exception("Economics run %s failed in a chunk", run_id)
+    run_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}",
+             detail=traceback.format_exc(limit=6))  # fmt: skip
 
 
 # A run whose worker process keeps dying (killed for its memory, say) is not taken over

@@ -5,9 +5,11 @@ from django.utils import timezone
 
 from config.tasks import RETRY_OPTIONS, will_retry
 
+from . import distributed
 from .models import EconomicsRun
 from .services import (
     EconomicsRunBusy,
+    chunk_fail,
     cost_model_get,
     heartbeat_record,
     run_execute,
@@ -36,7 +38,7 @@ def run_economics_task(self, run_id: int) -> str:
     left alone, so a redelivered message does no harm; one whose worker process died is
     taken over (``run_claim``). After a transient error the run is queued again and the
     task retried with backoff; when the retries are used up the run is failed."""
-    run = run_execute(run_id, retry_transient=will_retry(self))
+    run = run_execute(run_id, retry_transient=will_retry(self), distribute=True)
     return "skipped" if run is None else run.status
 
 
@@ -55,3 +57,37 @@ def nightly_economics_task() -> str:
 def sweep_stuck_jobs_task() -> dict:
     """Every few minutes: runs and imports a lost worker or broker left behind."""
     return stuck_jobs_sweep()
+
+
+@shared_task(
+    bind=True,
+    name="economics.tasks.score_chunk",
+    acks_late=True,
+    ignore_result=False,
+    **RETRY_OPTIONS,
+)
+def score_chunk_task(self, run_id: int, first: int, last: int, prepared: dict) -> dict:
+    """Score one chunk of a split run (idempotent: a second delivery rewrites the same
+    rows). A lasting error fails the run; the chord then never publishes it."""
+    try:
+        return distributed.run_score_chunk(run_id, first, last, prepared)
+    except Exception as exc:
+        chunk_fail(run_id, exc, retry_transient=will_retry(self))
+        raise
+
+
+@shared_task(
+    bind=True,
+    name="economics.tasks.finish_run",
+    acks_late=True,
+    ignore_result=False,
+    **RETRY_OPTIONS,
+)
+def finish_run_task(self, chunks: list[dict], run_id: int, prepared: dict) -> str:
+    """The chord's callback: KPIs, flags, and the run made current."""
+    try:
+        run = distributed.run_finish(run_id, chunks, prepared)
+    except Exception as exc:
+        chunk_fail(run_id, exc, retry_transient=will_retry(self))
+        raise
+    return "skipped" if run is None else run.status

@@ -25,6 +25,7 @@ from roles.models import RoleBlueprint
 
 from . import charts, selectors, services
 from . import dashboard as board
+from .distributed import CHUNK_PARAMETER
 from .forms import ActivityRateForm, CostModelForm, RunForm
 from .models import CostModel, EconomicsRun
 
@@ -137,6 +138,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     labels = {
         f.name: f.verbose_name for f in CostModel._meta.get_fields() if hasattr(f, "verbose_name")
     }
+    labels[CHUNK_PARAMETER] = "customers per chunk, when split across workers"
     parameters = [(labels.get(k, k).capitalize(), v) for k, v in run.parameters.items()]
     return render(
         request,

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "imports",
     "api",
     "audit",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60 * 60,
 }
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
+# An economics run on a broker splits a base larger than this into chunks of this many
+# customers, scored by whichever workers are free (0: never split). docs/scaling.md.
+ECONOMICS_CHUNK_CUSTOMERS = env.int("ECONOMICS_CHUNK_CUSTOMERS", default=250_000)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
