@@ -172,15 +172,19 @@ def customer_timeline(customer: Customer) -> list[dict]:
     n = TIMELINE_LIMIT
     events = [
         _event(o.date, "Order", f"{o.get_kind_display()}, revenue {o.revenue:,.2f}")
-        for o in customer.orders.only("date", "revenue", "kind")[:n]
+        for o in customer.orders.only("customer_id", "date", "revenue", "kind")[:n]
     ]
-    late = customer.invoices.filter(paid_on__gt=F("due_on")).only("due_on", "paid_on", "amount")
+    late = customer.invoices.filter(paid_on__gt=F("due_on")).only(
+        "customer_id", "due_on", "paid_on", "amount"
+    )
     events += [
         _event(i.paid_on, "Invoice paid late",
                f"{i.amount:,.2f} paid {(i.paid_on - i.due_on).days} days late")
         for i in late[:n]
     ]  # fmt: skip
-    tickets = customer.tickets.only("opened_at", "is_complaint", "subject", "channel")
+    tickets = customer.tickets.only(
+        "customer_id", "opened_at", "is_complaint", "subject", "channel"
+    )
     events += [
         _event(t.opened_at.date(), "Complaint" if t.is_complaint else "Ticket",
                f"{t.subject or 'Ticket'} ({t.get_channel_display()})")

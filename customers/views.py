@@ -15,7 +15,7 @@ from economics.selectors import current_run, latest_score, open_flags
 from roles.access import can_edit_charters_of
 from roles.forms import CharterAssignForm
 from roles.models import RoleBlueprint
-from roles.selectors import current_charter, mutual_scorecard
+from roles.selectors import cached_scorecard, current_charter
 
 from . import charts, exports, selectors
 from .filters import CustomerFilter
@@ -67,7 +67,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "totals": selectors.customer_totals(customer),
             "history": selectors.customer_recent_history(customer),
             "charter": current_charter(customer),
-            "scorecard": mutual_scorecard(customer),
+            "scorecard": cached_scorecard(customer),
             "can_edit_charter": can_edit_charters_of(request.user, customer),
             "score": score,
             "flags": open_flags(customer),

@@ -426,6 +426,26 @@ def mutual_scorecard(
     )
 
 
+SCORECARD_SECONDS = 5 * 60
+
+
+def cached_scorecard(customer) -> Scorecard:
+    """The customer page's scorecard, computed at most every five minutes per customer
+    (it reads the customer's whole history four times, for the trend). The charter's
+    last change and the date are part of the key: an edited charter shows at once."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    charter = agreed_charter(customer) or current_charter(customer)
+    stamp = f"{charter.pk}:{charter.updated_at.timestamp()}" if charter else "none"
+    key = f"tango:scorecard:{customer.pk}:{timezone.localdate()}:{stamp}"
+    scorecard = cache.get(key)
+    if scorecard is None:
+        scorecard = mutual_scorecard(customer, charter=charter)
+        cache.set(key, scorecard, SCORECARD_SECONDS)
+    return scorecard
+
+
 @dataclass
 class ListeningDue:
     customer: object
