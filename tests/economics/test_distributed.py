@@ -134,3 +134,32 @@ def test_a_split_run_is_scored_by_the_workers(celery_worker):
     assert current_run() == run
     assert run.timings["slowest chunk"] > 0
     assert sorted(CustomerScore.objects.filter(run=run).values_list("customer", flat=True)) == ids
+
+
+@pytest.mark.django_db
+def test_the_command_line_needs_a_broker_to_queue_a_run(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with pytest.raises(CommandError, match="needs a broker"):
+        call_command("run_economics", "--queue", "--as-of", str(AS_OF))
+    assert not EconomicsRun.objects.exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_command_line_queues_a_split_run_and_waits_for_it(celery_worker, capsys):
+    from django.conf import settings
+    from django.core.management import CommandError, call_command
+
+    build_base(n=250, seed=9)
+    args = ["run_economics", "--queue", "--chunk-customers", "100", "--as-of", str(AS_OF)]
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # no broker: refused, nothing requested
+        with pytest.raises(CommandError, match="needs a broker"):
+            call_command(*args)
+        assert not EconomicsRun.objects.exists()
+        return
+    call_command(*args)
+    run = EconomicsRun.objects.get()
+    assert run.status == "succeeded" and run.customers == 250
+    assert "scoring customers in 3 chunks" in capsys.readouterr().err

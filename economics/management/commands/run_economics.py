@@ -1,6 +1,8 @@
 import datetime as dt
 import json
+import time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,6 +30,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON document")
         parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="Hand the run to the Celery workers (a broker must be configured) and wait "
+            "for it, instead of computing it in this process",
+        )
+        parser.add_argument(
+            "--chunk-customers",
+            type=int,
+            default=None,
+            help="With --queue: split the run across the workers in chunks of this many "
+            "customers (default: the ECONOMICS_CHUNK_CUSTOMERS setting; 0: do not split)",
+        )
+        parser.add_argument(
             "--if-missing",
             action="store_true",
             help="Do nothing when a run is current already (used by make run)",
@@ -37,18 +52,26 @@ class Command(BaseCommand):
         if options.get("if_missing") and current_run() is not None:
             self.stdout.write("The economics have been computed already; --if-missing given.")
             return
+        queue = options.get("queue")
+        if queue and settings.CELERY_TASK_ALWAYS_EAGER:
+            raise CommandError("--queue needs a broker: set CELERY_BROKER_URL.")
         try:
             run = run_request(
                 as_of=as_of, holdout_end=holdout_end, trigger=EconomicsRun.Trigger.CLI,
-                enqueue=False,
+                enqueue=bool(queue), chunk_customers=options.get("chunk_customers"),
             )  # fmt: skip
         except (EconomicsRunBusy, ValidationError) as exc:
             raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
-        try:
-            run_execute(run.pk)
-        except Exception as exc:
-            raise CommandError(f"The run failed: {exc}") from exc
+        if queue:
+            self._wait(run)
+        else:
+            try:
+                run_execute(run.pk)
+            except Exception as exc:
+                raise CommandError(f"The run failed: {exc}") from exc
         run.refresh_from_db()
+        if run.status != EconomicsRun.Status.SUCCEEDED:
+            raise CommandError(f"The run failed: {run.error}")
         report = run_report(run)
         if json:
             self.stdout.write(_dumps(report))
@@ -72,6 +95,19 @@ class Command(BaseCommand):
         if report.get("holdout"):
             h = report["holdout"]
             self.stdout.write(f"Holdout: predicted {h['predicted']}, actual {h['actual']}")
+
+    def _wait(self, run: EconomicsRun) -> None:
+        """Until the workers have finished the run, its stage and progress on stderr."""
+        shown = None
+        while True:
+            run.refresh_from_db()
+            now = (run.stage, run.progress)
+            if now != shown:
+                self.stderr.write(f"  {run.progress:>3} %  {run.stage}")
+                shown = now
+            if run.active is None:
+                return
+            time.sleep(0.5)
 
 
 def _dumps(report: dict) -> str:
