@@ -20,22 +20,24 @@ chunk delivered twice writes them once.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from dataclasses import asdict
+import zoneinfo
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Least
 
-from customers.models import Customer
+from customers.models import Customer, Order, SupportTicket
 
 from . import bulk, clv, engine
 from .inputs import load_run_inputs
-from .metrics import compute_all
-from .metrics.data import DATE, FLOAT, INT, TEXT, load_metric_data, read_frame
+from .metrics import MetricData, compute_all
+from .metrics.data import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, load_metric_data, read_frame
 from .models import CustomerScore, EconomicsRun
 
 CHUNK_PARAMETER = "chunk_customers"
@@ -67,13 +69,37 @@ def _progress(run_id: int, stage: str, percent: int) -> None:
     )
 
 
+def _fit_data(as_of) -> MetricData:
+    """What the fit and the segments' complaint means read of the whole base: the
+    customers, each order's day, revenue and cost, and the complaints."""
+    data = load_metric_data(as_of=as_of, tables=())
+    orders = read_frame(
+        Order.objects.filter(date__lte=as_of),
+        [("customer_id", "customer_id", INT), ("date", "date", DATE),
+         ("revenue", "revenue", FLOAT), ("cost", "cost", FLOAT)],
+    )  # fmt: skip
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min,
+                              tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))  # fmt: skip
+    tickets = read_frame(
+        SupportTicket.objects.filter(
+            is_complaint=True, opened_at__gte=end - dt.timedelta(days=400), opened_at__lt=end
+        ),
+        [("customer_id", "customer_id", INT), ("opened_at", "opened_at", TIMESTAMP),
+         ("is_complaint", "is_complaint", BOOL)],
+    )  # fmt: skip
+    tickets["opened_at"] = (
+        tickets["opened_at"].dt.tz_convert(settings.TIME_ZONE).dt.tz_localize(None)
+    )
+    return replace(data, orders=orders, tickets=tickets)
+
+
 def run_prepare(run: EconomicsRun) -> tuple[dict, list[tuple[int, int]]]:
     """The model fitted on the whole base, and the chunks to score."""
     from .services import params_from
 
     params = params_from(run.parameters)
     started = time.perf_counter()
-    data = load_metric_data(as_of=run.as_of, tables={"orders", "tickets"})
+    data = _fit_data(run.as_of)
     loaded = time.perf_counter()
     _progress(run.pk, "fitting the model", 10)
     stage = engine.clv_stage(data.orders, data.as_of_ts, params)
@@ -171,6 +197,9 @@ def run_finish(run_id: int, chunks: list[dict], prepared: dict) -> EconomicsRun 
         return None
     _progress(run_id, "publishing", 98)
     started = time.perf_counter()
+    if connection.vendor == "postgresql":  # a million new rows: the planner must know them
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE economics_customerscore")  # safe: a constant statement
     scores = read_frame(CustomerScore.objects.filter(run_id=run_id), SCORE_COLUMNS)
     scores = scores.set_index("customer_id").sort_index()
     customers = read_frame(Customer.objects.all(), CUSTOMER_COLUMNS)
