@@ -77,6 +77,7 @@ def _fit_data(as_of) -> MetricData:
         Order.objects.filter(date__lte=as_of),
         [("customer_id", "customer_id", INT), ("date", "date", DATE),
          ("revenue", "revenue", FLOAT), ("cost", "cost", FLOAT)],
+        customer_ids=data.customers.index.to_numpy(),
     )  # fmt: skip
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min,
                               tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))  # fmt: skip
@@ -86,6 +87,7 @@ def _fit_data(as_of) -> MetricData:
         ),
         [("customer_id", "customer_id", INT), ("opened_at", "opened_at", TIMESTAMP),
          ("is_complaint", "is_complaint", BOOL)],
+        customer_ids=data.customers.index.to_numpy(),
     )  # fmt: skip
     tickets["opened_at"] = (
         tickets["opened_at"].dt.tz_convert(settings.TIME_ZONE).dt.tz_localize(None)
@@ -200,7 +202,10 @@ def run_finish(run_id: int, chunks: list[dict], prepared: dict) -> EconomicsRun 
     if connection.vendor == "postgresql":  # a million new rows: the planner must know them
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE economics_customerscore")  # safe: a constant statement
-    scores = read_frame(CustomerScore.objects.filter(run_id=run_id), SCORE_COLUMNS)
+    ids = Customer.objects.order_by("pk").values_list("pk", flat=True)
+    scores = read_frame(
+        CustomerScore.objects.filter(run_id=run_id), SCORE_COLUMNS, customer_ids=list(ids)
+    )
     scores = scores.set_index("customer_id").sort_index()
     customers = read_frame(Customer.objects.all(), CUSTOMER_COLUMNS)
     customers = customers.set_index("id").reindex(scores.index)
