@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlencode
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, FilteredRelation, Q, QuerySet
 
 SORTS = {
     "name": ("name", "pk"),
@@ -104,10 +104,11 @@ class CustomerFilter:
             qs = qs.filter(pk__in=_flagged_customers(self.flag))
         run = current_run()
         if run is not None:
-            score = CustomerScore.objects.filter(run=run, customer=OuterRef("pk"))
+            # One join to the run's score row (a customer has at most one per run), not
+            # a subquery per figure and per customer.
             qs = qs.annotate(
-                **{f"current_{name}": Subquery(score.values(name)[:1]) for name in FIGURES}
-            )
+                current_score=FilteredRelation("scores", condition=Q(scores__run=run))
+            ).annotate(**{f"current_{name}": F(f"current_score__{name}") for name in FIGURES})
             if self.klass:
                 qs = qs.filter(pk__in=CustomerScore.objects.filter(run=run, klass=self.klass)
                                .values("customer_id"))  # fmt: skip

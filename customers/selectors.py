@@ -34,8 +34,19 @@ def customer_list(*, user, filters: CustomerFilter | None = None) -> QuerySet[Cu
     return (filters or CustomerFilter()).apply(Customer.objects.visible_to(user).for_list())
 
 
+FILTER_CHOICES_SECONDS = 5 * 60
+
+
 def filter_choices() -> dict[str, list]:
-    """The values the list's filters offer."""
+    """The values the list's filters offer (each a scan of the customers: kept five
+    minutes)."""
+    from django.core.cache import cache
+
+    return cache.get_or_set("tango:customer-filter-choices", _filter_choices,
+                            FILTER_CHOICES_SECONDS)  # fmt: skip
+
+
+def _filter_choices() -> dict[str, list]:
 
     def distinct(field: str) -> list[str]:
         return list(

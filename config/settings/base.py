@@ -143,6 +143,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    # PostgreSQL's JIT compiles queries it expects to be long: for a page's query over a
+    # million customers it spends more time compiling (~0.5 s) than it saves.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "options", env.str("DATABASE_SESSION_OPTIONS", default="-c jit=off")
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
