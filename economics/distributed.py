@@ -25,7 +25,6 @@ import time
 import zoneinfo
 from dataclasses import asdict, replace
 
-import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,7 +36,17 @@ from customers.models import Customer, Order, SupportTicket
 from . import bulk, clv, engine
 from .inputs import load_run_inputs
 from .metrics import MetricData, compute_all
-from .metrics.data import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, load_metric_data, read_frame
+from .metrics.data import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    TEXT,
+    TIMESTAMP,
+    id_ranges,
+    load_metric_data,
+    read_frame,
+)
 from .models import CustomerScore, EconomicsRun
 
 CHUNK_PARAMETER = "chunk_customers"
@@ -50,10 +59,9 @@ def chunk_size(run: EconomicsRun) -> int:
     return max(int(value or 0), 0)
 
 
-def chunk_ranges(ids: np.ndarray, size: int) -> list[tuple[int, int]]:
+def chunk_ranges(ids, size: int) -> list[tuple[int, int]]:
     """(first, last) customer ids, inclusive, of consecutive chunks of ``size``."""
-    ids = np.sort(np.asarray(ids, dtype=np.int64))
-    return [(int(ids[k]), int(ids[min(k + size, len(ids)) - 1])) for k in range(0, len(ids), size)]
+    return id_ranges(ids, size)
 
 
 def is_split(run: EconomicsRun) -> bool:
@@ -162,14 +170,16 @@ def run_score_chunk(run_id: int, first: int, last: int, prepared: dict) -> dict:
 
 
 class _Base:
-    """What ``engine.company_kpis`` reads of the base: the customers and the window."""
+    """What ``engine.company_kpis`` reads of the base: the customers, and the window as
+    ``MetricData`` defines it."""
+
+    as_of_ts = MetricData.as_of_ts
+    end_of_day = MetricData.end_of_day
+    window_start = MetricData.window_start
 
     def __init__(self, customers: pd.DataFrame, as_of):
         self.customers = customers
-        self.end_of_day = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-
-    def window_start(self) -> pd.Timestamp:
-        return self.end_of_day - pd.DateOffset(years=1)
+        self.as_of = as_of
 
 
 SCORE_COLUMNS = [
@@ -202,10 +212,7 @@ def run_finish(run_id: int, chunks: list[dict], prepared: dict) -> EconomicsRun 
     if connection.vendor == "postgresql":  # a million new rows: the planner must know them
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE economics_customerscore")  # safe: a constant statement
-    ids = Customer.objects.order_by("pk").values_list("pk", flat=True)
-    scores = read_frame(
-        CustomerScore.objects.filter(run_id=run_id), SCORE_COLUMNS, customer_ids=list(ids)
-    )
+    scores = read_frame(CustomerScore.objects.filter(run_id=run_id), SCORE_COLUMNS)
     scores = scores.set_index("customer_id").sort_index()
     customers = read_frame(Customer.objects.all(), CUSTOMER_COLUMNS)
     customers = customers.set_index("id").reindex(scores.index)

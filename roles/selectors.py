@@ -439,11 +439,9 @@ def cached_scorecard(customer) -> Scorecard:
     charter = agreed_charter(customer) or current_charter(customer)
     stamp = f"{charter.pk}:{charter.updated_at.timestamp()}" if charter else "none"
     key = f"tango:scorecard:{customer.pk}:{timezone.localdate()}:{stamp}"
-    scorecard = cache.get(key)
-    if scorecard is None:
-        scorecard = mutual_scorecard(customer, charter=charter)
-        cache.set(key, scorecard, SCORECARD_SECONDS)
-    return scorecard
+    return cache.get_or_set(
+        key, lambda: mutual_scorecard(customer, charter=charter), SCORECARD_SECONDS
+    )
 
 
 @dataclass

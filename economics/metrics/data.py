@@ -91,7 +91,7 @@ def _read_orm(qs: QuerySet, lookups: list[str], names: list[str]) -> pd.DataFram
     return pd.DataFrame.from_records(rows, columns=names)
 
 
-def _id_ranges(ids: np.ndarray, per_range: int = CUSTOMERS_PER_MESSAGE) -> list[tuple]:
+def id_ranges(ids, per_range: int = CUSTOMERS_PER_MESSAGE) -> list[tuple[int, int]]:
     """Inclusive (first, last) customer ids of consecutive blocks of ``per_range`` ids."""
     ids = np.sort(np.asarray(ids, dtype=np.int64))
     return [
@@ -217,7 +217,7 @@ def read_frame(
     ``customer_ids``: when the first column is a customer id, the customers whose rows
     are wanted (saves finding the range of ids)."""
     bulk = connection.vendor == "postgresql"
-    ranges = _id_ranges(customer_ids) if bulk and customer_ids is not None else None
+    ranges = id_ranges(customer_ids) if bulk and customer_ids is not None else None
     return _read(qs, columns, bulk=bulk, ranges=ranges)
 
 
@@ -273,7 +273,7 @@ def load_metric_data(
     mine = {} if everyone else {"customer_id__in": ids}
     if everyone and id_range is not None:  # a range of ids: no join needed either
         mine = _between("customer_id", id_range)
-    ranges = _id_ranges(cust.index.to_numpy()) if bulk else None
+    ranges = id_ranges(cust.index.to_numpy()) if bulk else None
 
     referrer = {} if everyone else {"referrer_id__in": ids}
     if everyone and id_range is not None:

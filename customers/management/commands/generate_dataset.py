@@ -3,18 +3,10 @@ in ``customers.dataset``; this parses the arguments and prints progress and a su
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from customers.dataset import DEFAULT_SEED, DatasetError, dataset_generate
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"--end must be a date as YYYY-MM-DD, not {value!r}.") from exc
+from customers.management.arguments import add_seed_and_end, end_date
 
 
 class Command(BaseCommand):
@@ -29,19 +21,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--customers", type=int, required=True, help="How many customers (at least 1)."
         )
-        parser.add_argument(
-            "--seed",
-            type=int,
-            default=DEFAULT_SEED,
-            help=f"Random seed; the same seed and end date give the same data "
-            f"(default {DEFAULT_SEED}).",
-        )
-        parser.add_argument(
-            "--end",
-            type=str,
-            default=None,
-            help="Last day of the history, YYYY-MM-DD (default today).",
-        )
+        add_seed_and_end(parser, default_seed=DEFAULT_SEED)
         parser.add_argument(
             "--replace",
             action="store_true",
@@ -51,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["customers"] < 1:
             raise CommandError("--customers must be at least 1.")
-        end = _day(options["end"]) if options["end"] else None
+        end = end_date(options["end"])
 
         def progress(message: str, done: int, total: int) -> None:
             self.stdout.write(f"  {message}")

@@ -3,18 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from customers.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoSeedError, demo_seed
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"--end must be a date as YYYY-MM-DD, not {value!r}.") from exc
+from customers.management.arguments import add_seed_and_end, end_date
 
 
 class Command(BaseCommand):
@@ -31,19 +23,7 @@ class Command(BaseCommand):
             default=DEFAULT_CUSTOMERS,
             help=f"How many customers (default {DEFAULT_CUSTOMERS}).",
         )
-        parser.add_argument(
-            "--seed",
-            type=int,
-            default=DEFAULT_SEED,
-            help=f"Random seed; the same seed and end date give the same data "
-            f"(default {DEFAULT_SEED}).",
-        )
-        parser.add_argument(
-            "--end",
-            type=str,
-            default=None,
-            help="Last day of the history, YYYY-MM-DD (default today).",
-        )
+        add_seed_and_end(parser, default_seed=DEFAULT_SEED)
         parser.add_argument(
             "--if-empty",
             action="store_true",
@@ -51,7 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        end = _day(options["end"]) if options["end"] else None
+        end = end_date(options["end"])
         if options["customers"] < 1:
             raise CommandError("--customers must be at least 1.")
         try:
