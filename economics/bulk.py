@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from django.db import connection
 
-from . import engine
+from . import engine, partitions
 from .models import CustomerFlag, CustomerScore
 
 COPY_BLOCK = 8 * 1024 * 1024
@@ -95,9 +95,16 @@ def _copy_in(table: str, columns: list[str], frame: pd.DataFrame) -> None:
             copy.write(data[start : start + COPY_BLOCK])
 
 
-def scores_write(run_id: int, scores: pd.DataFrame) -> int:
-    """Write a run's scores; returns the number of rows."""
+def scores_write(run_id: int, scores: pd.DataFrame, *, attach: bool = True) -> int:
+    """Write a run's scores; returns the number of rows. On a partitioned PostgreSQL
+    table they go into the run's own table, attached as its partition unless
+    ``attach`` is false (a chunk of a split run: the last step attaches)."""
     rows = score_rows(run_id, scores)
+    if partitions.is_partitioned():
+        _copy_in(partitions.staging_ready(run_id), list(rows.columns), rows)
+        if attach:
+            partitions.attach(run_id)
+        return len(rows)
     if connection.vendor == "postgresql":
         _copy_in(CustomerScore._meta.db_table, list(rows.columns), rows)
         return len(rows)
@@ -163,18 +170,28 @@ RAISED = "economics_raised_flags"
 
 def flags_sync(run_id: int, scores: pd.DataFrame, now) -> dict[str, int]:
     """Flags follow the run: an open flag the run raises again stays open (its decision
-    kept) and notes the run; an open flag it no longer raises is closed by it; a flag it
-    raises that is not open is opened. Call inside the transaction that publishes."""
+    kept, its detail brought up to date); an open flag it no longer raises is closed by
+    it, noting the run that last found it (the current run, about to be replaced); a
+    flag it raises that is not open is opened. Call inside the transaction that
+    publishes, before the run becomes current.
+
+    Set-based, and each statement writes no more than it must: a kept flag is rewritten
+    only when its detail changed, and none of its keys change (so PostgreSQL checks no
+    key and, with room on the page, updates no index)."""
+    from .models import EconomicsRun
+
     raised = raised_flags(scores)
     qn = connection.ops.quote_name
     flags = qn(CustomerFlag._meta.db_table)
     at = connection.ops.adapt_datetimefield_value(now)
+    seen_by = EconomicsRun.objects.filter(is_current=True).values_list("pk", flat=True).first()
     with connection.cursor() as cursor:
         # Every statement below is a constant but for quoted table names of our own.
         cursor.execute(f"DROP TABLE IF EXISTS {RAISED}")  # safe: a constant statement
         cursor.execute(
             f"CREATE TEMPORARY TABLE {RAISED} "  # safe: a constant statement
-            "(customer_id bigint NOT NULL, kind varchar(20) NOT NULL, detail varchar(300))"
+            "(customer_id bigint NOT NULL, kind varchar(20) NOT NULL, detail varchar(300), "
+            "flag_id bigint)"
         )
         if connection.vendor == "postgresql":
             _copy_in(RAISED, ["customer_id", "kind", "detail"], raised)
@@ -184,31 +201,40 @@ def flags_sync(run_id: int, scores: pd.DataFrame, now) -> dict[str, int]:
                 list(raised.itertuples(index=False, name=None)),
             )
         cursor.execute(f"CREATE INDEX {RAISED}_key ON {RAISED} (customer_id, kind)")  # safe
-        # safe: quoted table names of our own; the values are parameters
+        # A temporary table is never analysed on its own; without statistics the planner
+        # takes it for a few rows and picks nested loops over a million.
+        cursor.execute(f"ANALYZE {RAISED}")  # safe: a constant statement
+        # The open flag each raised one matches, if any. Noted first, so that no later
+        # statement reads the flags table while writing it (an insert probing it for
+        # each new row would also scan every page it has just written).
+        # safe: quoted table names of our own
         cursor.execute(
-            f"UPDATE {flags} SET status = 'closed', closed_by_id = %s, closed_at = %s "  # noqa: S608  # nosec B608 # safe: quoted table names, values are parameters
-            f"WHERE status = 'open' AND NOT EXISTS (SELECT 1 FROM {RAISED} r "
-            f"WHERE r.customer_id = {flags}.customer_id AND r.kind = {flags}.kind)",
-            [run_id, at],
-        )
-        closed = cursor.rowcount
-        # safe: quoted table names of our own; the values are parameters
-        cursor.execute(
-            f"UPDATE {flags} SET last_seen_by_id = %s, detail = r.detail FROM {RAISED} r "  # noqa: S608  # nosec B608 # safe: quoted table names, values are parameters
-            f"WHERE {flags}.status = 'open' AND {flags}.customer_id = r.customer_id "
-            f"AND {flags}.kind = r.kind",
-            [run_id],
+            f"UPDATE {RAISED} AS r SET flag_id = f.id FROM {flags} AS f "  # noqa: S608  # nosec B608 # safe: quoted table names of our own
+            "WHERE f.status = 'open' AND f.customer_id = r.customer_id AND f.kind = r.kind"
         )
         kept = cursor.rowcount
+        # safe: quoted table names of our own; the values are parameters
+        cursor.execute(
+            f"UPDATE {flags} SET status = 'closed', closed_by_id = %s, closed_at = %s, "  # noqa: S608  # nosec B608 # safe: quoted table names, values are parameters
+            "last_seen_by_id = COALESCE(%s, last_seen_by_id) "
+            f"WHERE status = 'open' AND NOT EXISTS (SELECT 1 FROM {RAISED} r "
+            f"WHERE r.customer_id = {flags}.customer_id AND r.kind = {flags}.kind)",
+            [run_id, at, seen_by],
+        )
+        closed = cursor.rowcount
+        # safe: quoted table names of our own
+        cursor.execute(
+            f"UPDATE {flags} SET detail = r.detail FROM {RAISED} r "  # noqa: S608  # nosec B608 # safe: quoted table names of our own
+            f"WHERE {flags}.id = r.flag_id AND {flags}.detail IS DISTINCT FROM r.detail"
+        )
         # safe: quoted table names of our own; the values are parameters
         cursor.execute(
             f"INSERT INTO {flags} (customer_id, kind, status, detail, raised_by_id, "  # noqa: S608  # nosec B608 # safe: quoted table names, values are parameters
             "last_seen_by_id, opened_at, closed_at, decision, decision_reason, snoozed_until, "
             "decided_by_id, decided_at) "
-            "SELECT r.customer_id, r.kind, 'open', r.detail, %s, %s, %s, NULL, '', '', NULL, "
-            f"NULL, NULL FROM {RAISED} r WHERE NOT EXISTS (SELECT 1 FROM {flags} f "
-            "WHERE f.status = 'open' AND f.customer_id = r.customer_id AND f.kind = r.kind)",
-            [run_id, run_id, at],
+            "SELECT r.customer_id, r.kind, 'open', r.detail, %s, NULL, %s, NULL, '', '', NULL, "
+            f"NULL, NULL FROM {RAISED} r WHERE r.flag_id IS NULL",
+            [run_id, at],
         )
         opened = cursor.rowcount
         cursor.execute(f"DROP TABLE {RAISED}")  # safe: a constant statement

@@ -27,13 +27,13 @@ from dataclasses import asdict, replace
 
 import pandas as pd
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Least
 
 from customers.models import Customer, Order, SupportTicket
 
-from . import bulk, clv, engine
+from . import bulk, clv, engine, partitions
 from .inputs import load_run_inputs
 from .metrics import MetricData, compute_all
 from .metrics.data import (
@@ -116,6 +116,8 @@ def run_prepare(run: EconomicsRun) -> tuple[dict, list[tuple[int, int]]]:
     complaints = compute_all(data, [("complaints_per_year", {})])[("complaints_per_year", ())]
     means = engine.segment_complaint_means(complaints.fillna(0.0), data.customers["segment"])
     ranges = chunk_ranges(data.customers.index.to_numpy(), chunk_size(run))
+    if partitions.is_partitioned():  # the chunks' rows go into one table of the run's
+        partitions.staging_create(run.pk)
     _progress(run.pk, f"scoring customers in {len(ranges)} chunks", PREPARED_AT)
     prepared = {
         "bgnbd": asdict(stage.bgnbd),
@@ -151,10 +153,8 @@ def run_score_chunk(run_id: int, first: int, last: int, prepared: dict) -> dict:
     )
     computed = time.perf_counter()
     with transaction.atomic():
-        CustomerScore.objects.filter(
-            run_id=run_id, customer_id__gte=first, customer_id__lte=last
-        ).delete()
-        bulk.scores_write(run_id, result.scores)
+        partitions.delete_range(run_id, first, last)
+        bulk.scores_write(run_id, result.scores, attach=False)
     step = max((SCORED_AT - PREPARED_AT) // max(prepared["chunks"], 1), 1)
     EconomicsRun.objects.filter(pk=run_id, status=EconomicsRun.Status.RUNNING).update(
         progress=Least(F("progress") + step, SCORED_AT)
@@ -209,9 +209,8 @@ def run_finish(run_id: int, chunks: list[dict], prepared: dict) -> EconomicsRun 
         return None
     _progress(run_id, "publishing", 98)
     started = time.perf_counter()
-    if connection.vendor == "postgresql":  # a million new rows: the planner must know them
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE economics_customerscore")  # safe: a constant statement
+    partitions.attach(run_id)  # the chunks' rows, indexed and checked in one pass
+    partitions.analyze(run_id)  # a million new rows: the planner must know them
     scores = read_frame(CustomerScore.objects.filter(run_id=run_id), SCORE_COLUMNS)
     scores = scores.set_index("customer_id").sort_index()
     customers = read_frame(Customer.objects.all(), CUSTOMER_COLUMNS)

@@ -229,10 +229,16 @@ class CustomerClass(models.TextChoices):
 
 
 class CustomerScore(models.Model):
-    """Everything a run computed for one customer, as of the run's date."""
+    """Everything a run computed for one customer, as of the run's date. On PostgreSQL
+    the table is partitioned by run (``economics.partitions``)."""
 
-    run = models.ForeignKey(EconomicsRun, on_delete=models.CASCADE, related_name="scores")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="scores")
+    # No index of their own: (run, clv), (run, customer) and (customer, run) cover them.
+    run = models.ForeignKey(
+        EconomicsRun, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
 
     revenue = models.DecimalField(**MONEY, default=ZERO)
     gross_margin = models.DecimalField(**MONEY, default=ZERO)
@@ -331,8 +337,15 @@ class CustomerFlag(models.Model):
     raised_by = models.ForeignKey(
         EconomicsRun, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Written when the flag closes. While it is open, the run that last found it is the
+    # current run; not writing it on every run saves a key check per open flag.
     last_seen_by = models.ForeignKey(
-        EconomicsRun, on_delete=models.SET_NULL, null=True, related_name="+"
+        EconomicsRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The last run that found it, recorded when it closes.",
     )
     closed_by = models.ForeignKey(
         EconomicsRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

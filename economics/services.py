@@ -26,10 +26,10 @@ from audit.services import AuditAction, audit_record, changes
 from config.tasks import RETRY_OPTIONS, TRANSIENT_ERRORS
 from customers.models import Order
 
-from . import bulk, distributed, engine
+from . import bulk, distributed, engine, partitions
 from .costs import CostParams
 from .inputs import load_run_inputs
-from .models import CostModel, CustomerFlag, CustomerScore, EconomicsRun, WorkerHeartbeat
+from .models import CostModel, CustomerFlag, EconomicsRun, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ def run_claim(run_id: int) -> bool:
             pk=run_id, status=EconomicsRun.Status.RUNNING, claimed_by=dead
         ).update(**start)
         if taken:
-            CustomerScore.objects.filter(run_id=run_id).delete()
+            partitions.discard(run_id)
     if taken:
         log.warning("Economics run %s: its process %s stopped; computing it again", run_id, dead)
     return bool(taken)
@@ -333,7 +333,7 @@ def _run_requeue(run_id: int, exc: BaseException) -> bool:
             error=f"Attempt interrupted, retrying: {exc.__class__.__name__}: {exc}"[:10000],
         )
         if requeued:
-            CustomerScore.objects.filter(run_id=run_id).delete()
+            partitions.discard(run_id)
     return bool(requeued)
 
 
@@ -349,7 +349,8 @@ def run_fail(*, run_id: int, error: str, detail: str = "", claimed_by: str | Non
             finished_at=timezone.now(),
             error=(error + ("\n\n" + detail if detail else ""))[:10000],
         )
-        CustomerScore.objects.filter(run_id=run_id, run__status=EconomicsRun.Status.FAILED).delete()
+        if EconomicsRun.objects.filter(pk=run_id, status=EconomicsRun.Status.FAILED).exists():
+            partitions.discard(run_id)
 
 
 def _holdout_orders(as_of: dt.date, end: dt.date) -> pd.DataFrame:
@@ -431,9 +432,7 @@ def _after_publish(run: EconomicsRun) -> None:
     from .dashboard import cached_dashboard
     from .selectors import previous_run
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE economics_customerscore")  # safe: a constant statement
+    partitions.analyze(run.pk)
     try:
         cached_dashboard(run, previous_run(run), CustomerFilter())
     except Exception:  # the run is published; a cold dashboard is only slower
@@ -444,10 +443,12 @@ def _prune(*, keep: int) -> int:
     """Delete the oldest finished runs beyond ``keep``; the current run is never pruned."""
     finished = EconomicsRun.objects.filter(active__isnull=True).exclude(is_current=True)
     stale = list(finished.order_by("-created_at", "-pk").values_list("pk", flat=True)[keep - 1 :])
-    if stale:
-        CustomerScore.objects.filter(run_id__in=stale).delete()
-        EconomicsRun.objects.filter(pk__in=stale).delete()
-    return len(stale)
+    # A run whose scores cannot be dropped now (long queries reading them) is kept
+    # until the next prune.
+    gone = [pk for pk in stale if partitions.discard(pk)]
+    if gone:
+        EconomicsRun.objects.filter(pk__in=gone).delete()
+    return len(gone)
 
 
 # --- flag decisions -------------------------------------------------------------------

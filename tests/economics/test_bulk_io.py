@@ -89,14 +89,11 @@ def test_scores_written_in_bulk_read_back_as_computed():
 
 def test_flags_follow_the_run_set_by_set():
     a, b, c = CustomerFactory.create_batch(3)
-    earlier = _run(status=EconomicsRun.Status.SUCCEEDED, active=None)
+    earlier = _run(status=EconomicsRun.Status.SUCCEEDED, active=None, is_current=True)
     kept = CustomerFlag.objects.create(
-        customer=a, kind="at_risk", detail="old", raised_by=earlier, last_seen_by=earlier,
-        decision="accepted",
-    )  # fmt: skip
-    cleared = CustomerFlag.objects.create(
-        customer=b, kind="unprofitable", raised_by=earlier, last_seen_by=earlier
+        customer=a, kind="at_risk", detail="old", raised_by=earlier, decision="accepted"
     )
+    cleared = CustomerFlag.objects.create(customer=b, kind="unprofitable", raised_by=earlier)
     run = _run()
     scores = pd.DataFrame(
         {
@@ -114,13 +111,14 @@ def test_flags_follow_the_run_set_by_set():
     assert counts == {"opened": 1, "kept": 1, "closed": 1}
     kept.refresh_from_db()
     assert (kept.status, kept.decision, kept.detail) == ("open", "accepted", "P(active) 21%")
-    assert kept.last_seen_by_id == run.pk and kept.raised_by_id == earlier.pk
+    assert kept.raised_by_id == earlier.pk and kept.last_seen_by_id is None
     cleared.refresh_from_db()
     assert (cleared.status, cleared.closed_by_id) == ("closed", run.pk)
+    assert cleared.last_seen_by_id == earlier.pk  # the run current until now
     assert cleared.closed_at is not None
     opened = CustomerFlag.objects.get(customer=c)
     assert (opened.status, opened.kind, opened.detail) == ("open", "unprofitable", "CLV -1,234")
-    assert opened.raised_by_id == opened.last_seen_by_id == run.pk
+    assert opened.raised_by_id == run.pk and opened.last_seen_by_id is None
     assert opened.opened_at is not None and opened.decision == ""
     # Nothing is left behind for the next run.
     with connection.cursor() as cursor:
