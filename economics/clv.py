@@ -18,11 +18,12 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+from scipy import special
 
 DAYS_PER_WEEK = 7.0
 WEEKS_PER_YEAR = 52.0  # discounting: (1 + d) ** (-t / 52) with t in weeks
@@ -36,7 +37,17 @@ ABSURD_LOW, ABSURD_HIGH = 1e-7, 1e7
 # this: every parameter is then within ~sqrt(2 * 1e-6) = 0.0014 standard errors of the
 # maximum (the Newton decrement is half the squared step measured in standard errors).
 _NEWTON_DECREMENT_TOL = 1e-6
-_MAX_NEWTON_STEPS = 20
+_MAX_NEWTON_STEPS = 50
+_MAX_LOG_STEP = 2.0  # no parameter moves by more than a factor e^2 in one step
+# A maximum is refused as flat when the smallest eigenvalue of the Hessian of the mean
+# log-likelihood (in log-parameters) is below this times the largest: along that
+# combination of parameters the standard error exceeds 1e4 / sqrt(customers) log units
+# (a factor e^10 at a million customers). Fitted bases show ratios of 1e-3 to 1e-2; a
+# base that does not identify the dropout process, 1e-11.
+_FLAT = 1e-8
+# Fits over more than 4 x this many rows start from the maximum on a sample this size.
+_WARM_START_ROWS = 32_768
+_BLOCK = 32_768  # rows per block of the per-customer sums: a block's arrays fit in cache
 
 
 class FitError(RuntimeError):
@@ -80,18 +91,49 @@ class RFM:
         return len(self.customer_id)
 
 
-def _customer_codes(ids: NDArray) -> tuple[NDArray[np.int64], NDArray]:
-    """Dense codes 0..k-1 in sorted id order, and the sorted unique ids."""
+_NAT = np.iinfo(np.int64).min
+
+
+def _day_numbers(dates: ArrayLike) -> tuple[NDArray[np.int64], int, int]:
+    """Days since 1970-01-01 (floored, as ``datetime64[D]`` does), and the first and
+    last of them; the first is the smallest int64 when a date is NaT. Datetimes finer
+    than a day are floor-divided as integers into int32, several times faster than
+    numpy's unit conversion."""
+    values = np.asarray(dates)
+    if values.dtype.kind == "M":
+        unit, count = np.datetime_data(values.dtype)
+        per_day = int(np.timedelta64(1, "D") // np.timedelta64(1, unit))
+        if unit in ("D", "h", "m", "s", "ms", "us", "ns") and count == 1:
+            raw = values.view(np.int64)
+            if not len(raw):
+                return raw, 0, 0
+            lo, hi = int(raw.min()), int(raw.max())
+            if lo == _NAT:
+                return raw, _NAT, hi
+            lo, hi = lo // per_day, hi // per_day
+            if per_day == 1:
+                return raw, lo, hi
+            # int32 days (they fit for +-5 million years): half the memory to write
+            small = np.iinfo(np.int32).min < lo and hi < np.iinfo(np.int32).max
+            day = np.empty(len(raw), dtype=np.int32 if small else np.int64)
+            return np.floor_divide(raw, per_day, out=day, casting="unsafe"), lo, hi
+    day = np.asarray(values, dtype="datetime64[D]").view(np.int64)
+    return day, int(day.min()) if len(day) else 0, int(day.max()) if len(day) else 0
+
+
+def _customer_slots(ids: NDArray) -> tuple[NDArray[np.integer], int, NDArray]:
+    """A slot per possible customer: ``codes`` (one per row, in 0..slots-1) and the id of
+    every slot. Integer ids over a range not much wider than the rows are their own
+    slots (shifted so the smallest is 0 when that saves room): no hashing and no pass
+    over the rows. Other ids are factorised; every slot then holds a customer."""
     if ids.dtype.kind in "iu" and len(ids):
         lo, hi = int(ids.min()), int(ids.max())
-        if hi - lo <= 4 * len(ids) + 1024:  # dense integer keys: no hashing, no sort
-            offset = (ids - lo).astype(np.int64)
-            present = np.zeros(hi - lo + 1, dtype=bool)
-            present[offset] = True
-            remap = np.cumsum(present) - 1
-            return remap[offset], np.flatnonzero(present) + lo
+        if hi - lo <= 4 * len(ids) + 1024:
+            base = 0 if 0 <= lo <= len(ids) else lo
+            codes = ids.astype(np.int64, copy=False) if base == 0 else (ids - base).astype(np.int64)
+            return codes, hi - base + 1, np.arange(base, hi + 1, dtype=np.int64)
     codes, uniques = pd.factorize(ids, sort=True)
-    return codes.astype(np.int64), np.asarray(uniques)
+    return codes.astype(np.int64, copy=False), len(uniques), np.asarray(uniques)
 
 
 def summarise(
@@ -104,9 +146,9 @@ def summarise(
     """Build the BG/NBD / Gamma-Gamma summary from order rows.
 
     One row per order: customer id, order date (anything numpy turns into
-    ``datetime64[D]``) and gross margin. Orders after ``as_of`` are ignored. Orders on
-    the same day are one transaction, their margins summed. The first transaction is the
-    customer's birth; ``x`` counts the transactions after it.
+    ``datetime64``; times of day are ignored) and gross margin. Orders after ``as_of``
+    are ignored. Orders on the same day are one transaction, their margins summed. The
+    first transaction is the customer's birth; ``x`` counts the transactions after it.
 
     ``first_dates`` optionally maps customer id -> the date of the customer's first
     purchase, for histories that start before the loaded orders. When that date is
@@ -116,45 +158,61 @@ def summarise(
     or before ``as_of`` appear in the result.
     """
     ids = np.asarray(customer_ids)
-    days = np.asarray(dates, dtype="datetime64[D]")
+    day, d0, d1 = _day_numbers(dates)
     amounts = np.asarray(margins, dtype=np.float64)
-    if not (ids.ndim == days.ndim == amounts.ndim == 1) or not (
-        len(ids) == len(days) == len(amounts)
+    if not (ids.ndim == day.ndim == amounts.ndim == 1) or not (
+        len(ids) == len(day) == len(amounts)
     ):
         raise ValueError("customer_ids, dates and margins must be 1-d arrays of equal length")
-    if np.isnat(days).any():
-        raise ValueError("an order has no date")
-    if not np.isfinite(amounts).all():
-        raise ValueError("an order margin is NaN or infinite")
-    as_of_day = np.datetime64(as_of, "D")
-    keep = days <= as_of_day
-    if not keep.all():
-        ids, days, amounts = ids[keep], days[keep], amounts[keep]
-
-    codes, unique_ids = _customer_codes(ids)
-    k = len(unique_ids)
-    day = days.astype(np.int64)
-    first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
-    last = np.full(k, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(first, codes, day)
-    np.maximum.at(last, codes, day)
-    total = np.bincount(codes, weights=amounts, minlength=k).astype(np.float64, copy=False)
-    on_first = day == first[codes]
-    first_margin = np.bincount(codes[on_first], weights=amounts[on_first], minlength=k)
-
-    # Distinct (customer, day) pairs: sort one integer key, count the changes.
+    as_of_int = int(np.datetime64(as_of, "D").astype(np.int64))
     if len(day):
-        d0 = int(day.min())
-        span = int(day.max()) - d0 + 1
-        key_type = np.int32 if k * span < np.iinfo(np.int32).max else np.int64
-        key = codes.astype(key_type) * key_type(span) + (day - d0).astype(key_type)
-        key.sort()
-        boundary = np.empty(len(key), dtype=bool)
-        boundary[0] = True
-        np.not_equal(key[1:], key[:-1], out=boundary[1:])
-        n_days = np.bincount(key[boundary] // key_type(span), minlength=k).astype(np.int64)
+        if d0 == _NAT:
+            raise ValueError("an order has no date")
+        if d1 > as_of_int:
+            if not np.isfinite(amounts).all():
+                raise ValueError("an order margin is NaN or infinite")
+            keep = day <= as_of_int
+            ids, day, amounts = ids[keep], day[keep], amounts[keep]
+            d0, d1 = (int(day.min()), int(day.max())) if len(day) else (0, 0)
+
+    codes, slots, slot_ids = _customer_slots(ids)
+    rows_per_slot = np.bincount(codes, minlength=slots)
+    total = np.bincount(codes, weights=amounts, minlength=slots).astype(np.float64, copy=False)
+    if not np.isfinite(total).all() and not np.isfinite(amounts).all():
+        raise ValueError("an order margin is NaN or infinite")
+    live = np.flatnonzero(rows_per_slot)
+    k = len(live)
+
+    # One sorted key per row, customer slot then day: each customer's rows are then a
+    # run, starting on its first day and ending on its last; equal neighbours are
+    # orders on the same day. Orders that arrive grouped by customer and date skip the
+    # sort. int32 keys sort several times faster than int64 ones.
+    first = np.zeros(k, dtype=np.int64)
+    last = np.zeros(k, dtype=np.int64)
+    n_days = np.zeros(k, dtype=np.int64)
+    if len(day):
+        span = d1 - d0 + 1
+        small = (slots - 1) * span + span - 1 + abs(d0) < np.iinfo(np.int32).max
+        key = np.empty(len(day), dtype=np.int32 if small else np.int64)
+        np.multiply(codes, span, out=key, casting="unsafe")
+        np.add(key, day, out=key, casting="unsafe")  # slot * span + day: d0 is a shift
+        if (key[1:] < key[:-1]).any():
+            key.sort()
+        ends = np.cumsum(rows_per_slot)[live]
+        base = live * span
+        first = key[ends - rows_per_slot[live]] - base
+        last = key[ends - 1] - base
+        same_day = np.flatnonzero(key[1:] == key[:-1])
+        repeats = np.bincount((key[same_day] - d0) // span, minlength=slots)
+        n_days = rows_per_slot[live] - repeats[live]
+        first_in_slot = np.zeros(slots, dtype=day.dtype)
+        first_in_slot[live] = first
+        on_first = day == first_in_slot[codes]
+        first_margin = np.bincount(codes[on_first], weights=amounts[on_first], minlength=slots)
     else:
-        n_days = np.zeros(0, dtype=np.int64)
+        first_margin = np.zeros(slots)
+    total, first_margin = total[live], first_margin[live]
+    unique_ids = slot_ids[live]
 
     birth = first
     if first_dates is not None:
@@ -166,7 +224,6 @@ def summarise(
     x = np.where(before_data, n_days, n_days - 1)
     repeat_margin = np.where(before_data, total, total - first_margin)
     m = np.where(x > 0, repeat_margin / np.maximum(x, 1), 0.0)
-    as_of_int = as_of_day.astype(np.int64)
     return RFM(
         customer_id=unique_ids,
         frequency=x,
@@ -198,19 +255,47 @@ def _check_rfm(x: NDArray, t_x: NDArray, T: NDArray) -> None:
         raise ValueError("a customer without repeat purchases must have t_x = 0")
 
 
-def _compress(
-    *columns: NDArray, weights: NDArray | None = None
-) -> tuple[list[NDArray[np.float64]], NDArray[np.float64]]:
-    """Identical rows grouped: the distinct rows and their summed weights (counts when
-    no weights are given), so a million customers become the few distinct histories."""
-    frame = pd.DataFrame({f"c{i}": col for i, col in enumerate(columns)})
-    frame["w"] = 1.0 if weights is None else weights
-    summed = frame.groupby([f"c{i}" for i in range(len(columns))], sort=False)["w"].sum()
-    summed = summed[summed > 0]
-    distinct = [
-        summed.index.get_level_values(i).to_numpy(dtype=np.float64) for i in range(len(columns))
-    ]
-    return distinct, summed.to_numpy(dtype=np.float64)
+def _dot(a: NDArray, b: NDArray) -> float:
+    """sum(a * b) in numpy's own loop: BLAS's dot splits long vectors over threads,
+    which stall when another process holds the other core."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _codes(values: NDArray, per_unit: float = 1.0) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Per row an index into a table of values, and the table. Values on a grid of
+    step 1 / ``per_unit`` (whole counts; with ``DAYS_PER_WEEK``, weeks made of whole
+    days) over a range not much wider than the rows index a table of every grid point
+    from the smallest to the largest, without hashing; other values are factorised
+    (the table is then the distinct values)."""
+    if len(values):
+        steps = values * per_unit if per_unit != 1 else values.copy()
+        np.rint(steps, out=steps)
+        lo, hi = steps.min(), steps.max()
+        if hi - lo <= 4 * len(values) + 1024:
+            back = steps / per_unit if per_unit != 1 else steps
+            if np.array_equal(back, values):
+                steps -= lo
+                return steps.astype(np.intp), np.arange(lo, hi + 1) / per_unit
+    # + 0.0: -0.0 and 0.0 are one value; NaN gets a code of its own
+    codes, uniques = pd.factorize(values + 0.0, use_na_sentinel=False)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=np.float64)
+
+
+def _pair_codes(x: NDArray, T: NDArray) -> tuple[NDArray[np.intp], NDArray, NDArray]:
+    """Distinct (x, T) pairs: the pair of each row, and the x and T of every pair."""
+    x_index, x_table = _codes(x)
+    T_index, T_table = _codes(T, DAYS_PER_WEEK)
+    key = x_index * len(T_table) + T_index
+    space = len(x_table) * len(T_table)
+    if space <= 4 * len(key) + 1024:  # a table over every possible pair: no hashing
+        present = np.zeros(space, dtype=bool)
+        present[key] = True
+        keys = np.flatnonzero(present)
+        pair = (np.cumsum(present) - 1)[key]
+    else:
+        pair, keys = pd.factorize(key)
+        keys = np.asarray(keys)
+    return pair, x_table[keys // len(T_table)], T_table[keys % len(T_table)]
 
 
 @dataclass
@@ -222,101 +307,126 @@ class _Optimum:
     message: str
 
 
-def _hessian(grad: Callable[[NDArray], NDArray], z: NDArray, h: float = 1e-5) -> NDArray:
-    """Central differences of an analytic gradient, symmetrised."""
-    k = len(z)
-    hess = np.empty((k, k))
-    for i in range(k):
-        step = np.zeros(k)
-        step[i] = h
-        hess[:, i] = (grad(z + step) - grad(z - step)) / (2 * h)
-    return 0.5 * (hess + hess.T)
+# A likelihood for the optimiser: called with log-parameters z and an order 0, 1 or 2,
+# it returns the mean negative log-likelihood f, then also its gradient and Hessian in
+# z. ``n`` is the number of customers (the sum of the weights).
+class _Likelihood(Protocol):
+    n: float
+
+    def __call__(self, z: NDArray, order: int) -> Any: ...
 
 
 def _maximise(
-    objective: Callable[[NDArray], tuple[float, NDArray]],
+    likelihood: _Likelihood,
     start: NDArray,
-    n_total: float,
     names: tuple[str, ...],
     model: str,
 ) -> _Optimum:
-    """Minimise the mean negative log-likelihood over log-parameters: L-BFGS-B, then
-    Newton steps with a finite-difference Hessian until the Newton decrement is below
-    tolerance. Raises FitError when that cannot be certified."""
+    """Maximise the log-likelihood over log-parameters by Newton's method with the
+    analytic Hessian, until the Newton decrement is below tolerance; then take that
+    last Newton step too. Far from the maximum, where the Hessian is not negative
+    definite, the step follows the gradient scaled by the Hessian's absolute
+    eigenvalues; every step is capped and backtracked until it raises the likelihood
+    enough (Armijo). Raises FitError when convergence cannot be certified."""
+    n_total = likelihood.n
 
-    def safe(z: NDArray) -> tuple[float, NDArray]:
+    def evaluate(z: NDArray, order: int):
         with np.errstate(all="ignore"):
-            f, g = objective(z)
-        if not (np.isfinite(f) and np.isfinite(g).all()):
-            return np.inf, np.zeros_like(z)
-        return f, g
+            values = likelihood(z, order)
+        if order == 0:
+            return values if np.isfinite(values) else np.inf
+        if not all(np.isfinite(v).all() for v in values):
+            return (np.inf, *values[1:])
+        return values
 
-    f0, _ = safe(start)
-    if not np.isfinite(f0):
+    z = np.asarray(start, dtype=np.float64)
+    f, g, hess = evaluate(z, 2)
+    if not np.isfinite(f):
         raise FitError(f"{model}: the log-likelihood is not finite at the starting values")
-    result = optimize.minimize(
-        safe,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
-    )
-    z = np.asarray(result.x, dtype=np.float64)
-    messages = [f"L-BFGS-B: {result.message}"]
 
     def refuse(reason: str) -> FitError:
         values = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, np.exp(z), strict=True))
-        return FitError(f"{model} fit did not converge: {reason} ({values}; {messages[0]})")
+        return FitError(f"{model} fit did not converge: {reason} ({values})")
 
     def check_bounds() -> None:
-        theta = np.exp(z)
-        for name, value in zip(names, theta, strict=True):
+        for name, value in zip(names, np.exp(z), strict=True):
             if not ABSURD_LOW < value < ABSURD_HIGH:
                 raise refuse(
                     f"{name} ran off to {value:.3g}, a degenerate limit of the model; "
                     "the data do not identify it"
                 )
 
-    def gradient(w: NDArray) -> NDArray:
-        return safe(w)[1]
-
-    check_bounds()
-    newton_steps = 0
+    steps = 0
     while True:
-        f, g = safe(z)
-        if not np.isfinite(f):
-            raise refuse("the log-likelihood is not finite at the optimum")
-        hess = _hessian(gradient, z)
-        if not np.isfinite(hess).all():
-            raise refuse("the Hessian is not finite at the optimum")
-        eigen = np.linalg.eigvalsh(hess)
-        if eigen.min() <= 1e-12 * max(1.0, abs(eigen.max())):
-            raise refuse("the log-likelihood is flat or not concave at the optimum")
-        step = -np.linalg.solve(hess, g)
-        decrement = 0.5 * n_total * float(g @ -step)  # total log-likelihood still to gain
-        if decrement < _NEWTON_DECREMENT_TOL:
-            break
-        if newton_steps >= _MAX_NEWTON_STEPS:
-            raise refuse(f"Newton polishing left {decrement:.3g} of log-likelihood to gain")
-        newton_steps += 1
-        scale = 1.0
-        if decrement > 1.0:  # far from the quadratic region: backtrack on the objective
-            while safe(z + scale * step)[0] > f and scale > 1e-6:
+        eigen, vectors = np.linalg.eigh(hess)
+        concave = eigen.min() > 1e-12 * max(1.0, abs(eigen.max()))
+        if concave:
+            step = -np.linalg.solve(hess, g)
+            decrement = 0.5 * n_total * float(g @ -step)  # total log-likelihood still to gain
+            if decrement < _NEWTON_DECREMENT_TOL:
+                check_bounds()
+                if eigen.min() <= _FLAT * max(1.0, eigen.max()):
+                    raise refuse("the log-likelihood is flat or not concave at the optimum")
+                break
+        else:
+            floor = 1e-8 * max(1.0, abs(eigen).max())
+            step = -vectors @ ((vectors.T @ g) / np.maximum(np.abs(eigen), floor))
+        if steps >= _MAX_NEWTON_STEPS:
+            check_bounds()
+            raise refuse(f"{steps} Newton steps did not reach the maximum")
+        steps += 1
+        if (biggest := np.abs(step).max()) > _MAX_LOG_STEP:
+            step *= _MAX_LOG_STEP / biggest
+        step = np.clip(z + step, -_LOG_BOUND, _LOG_BOUND) - z
+        slope = float(g @ step)  # < 0: a descent direction of f
+        scale, trial = 1.0, evaluate(z + step, 2)
+        while not trial[0] <= f + 1e-4 * scale * slope:
+            while True:  # backtrack on f alone, then evaluate the rest where it passes
                 scale /= 2
+                if scale < 1e-10:
+                    check_bounds()
+                    raise refuse("no step raises the log-likelihood, yet it is not at a maximum")
+                if evaluate(z + scale * step, 0) <= f + 1e-4 * scale * slope:
+                    break
+            trial = evaluate(z + scale * step, 2)
         z = z + scale * step
-        check_bounds()
+        f, g, hess = trial
 
+    # Within tolerance: the last Newton step lands (quadratically) closer still.
+    final = evaluate(z + step, 0)
+    if final <= f:
+        z, f = z + step, final
+    check_bounds()
     cov = np.linalg.inv(hess * n_total)
     std_log = np.sqrt(np.diag(cov))
-    messages.append(f"Newton polish: {newton_steps} step(s), decrement {decrement:.2g}")
     return _Optimum(
         log_params=z,
         log_likelihood=-f * n_total,
-        iterations=int(result.nit) + newton_steps,
+        iterations=steps,
         std_errors=np.exp(z) * std_log,  # delta method: se(theta) = theta * se(log theta)
-        message="; ".join(messages),
+        message=f"Newton: {steps} step(s), then one within tolerance (decrement {decrement:.2g})",
     )
+
+
+def _warm_start(
+    make: Callable[[slice], _Likelihood],
+    n_rows: int,
+    start: NDArray,
+    names: tuple[str, ...],
+    model: str,
+) -> NDArray:
+    """Starting values for a large fit: the maximum on every k-th row (about
+    ``_WARM_START_ROWS`` of them), from which Newton's method needs two or three steps
+    on every row instead of the seven or eight it takes from ``start``. ``start``
+    itself for small data or a sample that cannot be fitted; the maximum finally
+    reached does not depend on where it started."""
+    stride = n_rows // _WARM_START_ROWS
+    if stride < 4:
+        return start
+    try:
+        return _maximise(make(slice(None, None, stride)), start, names, model).log_params
+    except (FitError, np.linalg.LinAlgError):
+        return start
 
 
 # -------------------------------------------------------------------------- BG/NBD
@@ -367,52 +477,154 @@ def bgnbd_log_likelihood(
     return a1 + np.logaddexp(a2, a3)
 
 
-def _bgnbd_objective(
-    x: NDArray,
-    t_x: NDArray,
-    T: NDArray,
-    w: NDArray,
-) -> Callable[[NDArray], tuple[float, NDArray]]:
-    """Mean negative log-likelihood and its gradient in log-parameters, for grouped
-    rows with weights ``w``. The gamma/beta-function terms depend on x alone, so they
-    are evaluated once per distinct x and summed with the weight of that x; only the
-    logs of alpha + T and alpha + t_x and the two-term log-sum-exp run per row."""
-    n = w.sum()
-    psi = special.digamma
-    ux, xi = np.unique(x, return_inverse=True)
-    weight_x = np.bincount(xi, weights=w, minlength=len(ux))  # customers per distinct x
-    has_u = ux > 0
-    ux1 = np.maximum(ux, 1.0)
-    has = x > 0
-    w_has = w * has
+class _BGNBDLikelihood:
+    """The BG/NBD log-likelihood of every customer, summed, as a function of the
+    log-parameters, with its gradient and Hessian.
 
-    def objective(z: NDArray) -> tuple[float, NDArray]:
-        r, alpha, a, b = np.exp(z)
-        log_alpha, beta_ab = np.log(alpha), special.betaln(a, b)
-        # per distinct x
-        a1 = special.gammaln(r + ux) - special.gammaln(r) + r * log_alpha
-        c2 = special.betaln(a, b + ux) - beta_ab
-        c3 = np.where(has_u, special.betaln(a + 1, b + ux1 - 1) - beta_ab, -np.inf)
-        # per row
-        rx = r + x
-        log_at, log_atx = np.log(alpha + T), np.log(alpha + t_x)
-        a2 = c2[xi] - rx * log_at
-        a3 = c3[xi] - rx * log_atx
-        lse = np.logaddexp(a2, a3)
-        w2 = np.exp(a2 - lse)  # share of the "alive at T" term
-        w3 = 1.0 - w2  # share of the "dropped out after t_x" term (0 when x == 0)
-        ll = weight_x @ a1 + w @ lse
-        common = psi(a + b) - psi(a + b + ux)
-        d_r = weight_x @ (psi(r + ux) - psi(r) + log_alpha) - w @ (w2 * log_at + w3 * log_atx)
-        d_alpha = n * r / alpha - w @ (rx * (w2 / (alpha + T) + w3 / (alpha + t_x)))
-        d_a = weight_x @ common + (w @ w3) / a
-        d_b = weight_x @ np.where(has_u, common - psi(b) + psi(b + ux1 - 1), 0.0) + w_has @ (
-            w2 / (b + np.maximum(x, 1.0) - 1)
+    With D = log(a / (b+x-1)) - (r+x) log((alpha+t_x)/(alpha+T)) = A3 - A2, the log
+    of one customer's likelihood is A1 + A2 + softplus(D) (softplus(D) = log(1 + e^D),
+    0 when x = 0). A1 + A2 splits into terms of x alone and of T alone, so it is summed
+    once per distinct x and per distinct T (a few hundred values each); only
+    softplus(D) and its derivatives run per customer with a repeat purchase, and there
+    only on logs looked up per distinct t_x and T."""
+
+    def __init__(self, x: NDArray, t_x: NDArray, T: NDArray, w: NDArray | None = None):
+        self.n = float(len(x) if w is None else w.sum())
+        x_index, self.x_table = _codes(x)
+        T_code, self.T_values = _codes(T, DAYS_PER_WEEK)
+        weight_x = np.bincount(x_index, weights=w, minlength=len(self.x_table))
+        present = weight_x > 0
+        self.x_values, self.weight_x = self.x_table[present], weight_x[present].astype(float)
+        self.weight_T = np.bincount(T_code, weights=w, minlength=len(self.T_values)).astype(float)
+        self.x_T = np.bincount(
+            T_code, weights=x if w is None else w * x, minlength=len(self.T_values)
         )
-        grad = np.array([d_r, d_alpha, d_a, d_b]) * np.array([r, alpha, a, b])
-        return -float(ll) / n, -grad / n
+        repeat = x > 0  # rows where the "dropped out after t_x" term exists
+        self.x_index = x_index[repeat]
+        self.x = x[repeat]
+        self.T_code = T_code[repeat]
+        self.t_code, self.t_values = _codes(t_x[repeat], DAYS_PER_WEEK)
+        self.w = None if w is None else w[repeat]
 
-    return objective
+    def _row_sums(self, r: float, alpha: float, a: float, b: float, order: int) -> NDArray:
+        """Sums over the repeat customers of softplus(D) and of the products of its
+        first and second derivatives with those of D, ``_BLOCK`` rows at a time so
+        that every intermediate array stays in the processor's cache."""
+        log_T, log_t = np.log(alpha + self.T_values), np.log(alpha + self.t_values)
+        inv_T, inv_t = 1.0 / (alpha + self.T_values), 1.0 / (alpha + self.t_values)
+        inv_T2, inv_t2 = inv_T * inv_T, inv_t * inv_t
+        inv_bx = 1.0 / (b + np.maximum(self.x_table, 1.0) - 1)  # 1/(b+x-1) per x >= 1
+        log_D = np.log(a * inv_bx)
+        sums = np.zeros(18)
+        for lo in range(0, len(self.x), _BLOCK):
+            rows = slice(lo, lo + _BLOCK)
+            t_code, T_code, x_index = self.t_code[rows], self.T_code[rows], self.x_index[rows]
+            w = None if self.w is None else self.w[rows]
+            # G = log((alpha+t_x)/(alpha+T)) <= 0, s = r + x, D = log(a/(b+x-1)) - s G
+            G = log_t.take(t_code)
+            G -= log_T.take(T_code)
+            s = self.x[rows] + r
+            D = log_D.take(x_index)
+            D -= s * G
+            e = np.abs(D)
+            np.negative(e, out=e)
+            np.exp(e, out=e)  # e^-|D|: softplus and the logistic without overflow
+            softplus = np.maximum(D, 0.0)
+            softplus += np.log1p(e)
+            sums[0] += softplus.sum() if w is None else _dot(w, softplus)
+            if order == 0:
+                continue
+            one_e = 1.0 + e
+            ws = np.where(D > 0, 1.0, e)
+            ws /= one_e  # logistic(D): the share of the "dropped out" term
+            if w is not None:
+                ws *= w
+            H = inv_t.take(t_code)
+            H -= inv_T.take(T_code)  # dG/dalpha
+            sH = s * H
+            v = inv_bx.take(x_index)
+            sums[1:5] += ws.sum(), _dot(ws, G), _dot(ws, sH), _dot(ws, v)
+            if order == 1:
+                continue
+            one_e *= one_e
+            wq = e / one_e  # logistic'(D)
+            if w is not None:
+                wq *= w
+            K = inv_t2.take(t_code)
+            K -= inv_T2.take(T_code)  # -d2G/dalpha2
+            K *= s
+            wqG, wqsH, vv = wq * G, wq * sH, v * v
+            sums[5:18] += (
+                _dot(wqG, G),
+                _dot(wqG, sH),
+                _dot(ws, H),
+                _dot(wqsH, sH),
+                _dot(ws, K),
+                wqG.sum(),
+                _dot(wqG, v),
+                wqsH.sum(),
+                _dot(wqsH, v),
+                wq.sum(),
+                _dot(wq, v),
+                _dot(wq, vv),
+                _dot(ws, vv),
+            )
+        return sums
+
+    def __call__(self, z: NDArray, order: int):
+        r, alpha, a, b = np.exp(z)
+        theta = np.array([r, alpha, a, b])
+        xs, wx, n = self.x_values, self.weight_x, self.n
+        wT, xT = self.weight_T, self.x_T
+        log_T = np.log(alpha + self.T_values)
+        (soft, ws, wsG, wssH, wsv, wqGG, wqGsH, wsH, wqsHsH, wssK, wqG, wqGv, wqsH, wqsHv, wq,
+         wqv, wqvv, wsvv) = self._row_sums(r, alpha, a, b, order)  # fmt: skip
+        ll = (
+            wx @ (special.gammaln(r + xs) + special.betaln(a, b + xs))
+            + n * (r * np.log(alpha) - special.gammaln(r) - special.betaln(a, b))
+            - (r * wT + xT) @ log_T
+            + soft
+        )
+        if order == 0:
+            return -ll / n
+        inv_T = 1.0 / (alpha + self.T_values)
+        psi_ab = special.digamma(a + b)
+        psi_abx = special.digamma(a + b + xs)
+        grad = np.array(
+            [
+                wx @ special.digamma(r + xs)
+                + n * (np.log(alpha) - special.digamma(r))
+                - wT @ log_T
+                - wsG,
+                n * r / alpha - (r * wT + xT) @ inv_T - wssH,
+                wx @ (psi_ab - psi_abx) + ws / a,
+                wx @ (special.digamma(b + xs) - psi_abx - special.digamma(b) + psi_ab) - wsv,
+            ]
+        )
+        grad_z = grad * theta
+        if order == 1:
+            return -ll / n, -grad_z / n
+
+        tri = special.polygamma(1, a + b) * n - wx @ special.polygamma(1, a + b + xs)
+        hess = np.empty((4, 4))
+        hess[0, 0] = wx @ special.polygamma(1, r + xs) - n * special.polygamma(1, r) + wqGG
+        hess[0, 1] = n / alpha - wT @ inv_T + wqGsH - wsH
+        hess[1, 1] = -n * r / alpha**2 + (r * wT + xT) @ (inv_T * inv_T) + wqsHsH + wssK
+        hess[0, 2] = -wqG / a
+        hess[0, 3] = wqGv
+        hess[1, 2] = -wqsH / a
+        hess[1, 3] = wqsHv
+        hess[2, 2] = tri + (wq - ws) / a**2
+        hess[2, 3] = tri - wqv / a
+        hess[3, 3] = (
+            wx @ (special.polygamma(1, b + xs) - special.polygamma(1, a + b + xs))
+            - n * (special.polygamma(1, b) - special.polygamma(1, a + b))
+            + wqvv
+            + wsvv
+        )
+        hess = np.triu(hess) + np.triu(hess, 1).T
+        hess_z = theta[:, None] * hess * theta[None, :] + np.diag(grad_z)
+        return -ll / n, -grad_z / n, -hess_z / n
 
 
 def fit_bgnbd(
@@ -426,27 +638,30 @@ def fit_bgnbd(
     converge to a proper maximum."""
     x_, t_x_, T_ = _as_float(x, t_x, T)
     _check_rfm(x_, t_x_, T_)
-    w = np.ones_like(x_) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != x_.shape or (w < 0).any():
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if w is not None and (w.shape != x_.shape or (w < 0).any()):
         raise ValueError("weights must be non-negative, one per customer row")
-    n_customers = int(np.rint(w.sum()))
+    ones = np.ones_like(x_) if w is None else w
+    n_customers = int(np.rint(ones.sum()))
     if n_customers == 0:
         raise FitError("BG/NBD: no customers to fit")
-    if not (w[x_ > 0].sum() > 0):
+    if not (ones[x_ > 0].sum() > 0):
         raise FitError("BG/NBD: no customer has a repeat purchase; the model is not identified")
-    if not (w[T_ > 0].sum() > 0):
+    if not (ones[T_ > 0].sum() > 0):
         raise FitError("BG/NBD: every customer was acquired on the as-of date")
-    (xc, txc, Tc), wc = _compress(x_, t_x_, T_, weights=w)
 
-    rate = float((xc * wc).sum() / max((Tc * wc).sum(), 1e-12))
-    start = np.log([1.0, 1.0 / max(rate, 1e-6), 1.0, 1.0])
-    opt = _maximise(
-        _bgnbd_objective(xc, txc, Tc, wc),
-        start,
-        float(wc.sum()),
-        ("r", "alpha", "a", "b"),
+    names = ("r", "alpha", "a", "b")
+    rate = _dot(x_, ones) / max(_dot(T_, ones), 1e-12)
+    start = _warm_start(
+        lambda rows: _BGNBDLikelihood(
+            x_[rows], t_x_[rows], T_[rows], None if w is None else w[rows]
+        ),
+        len(x_),
+        np.log([1.0, 1.0 / max(rate, 1e-6), 1.0, 1.0]),
+        names,
         "BG/NBD",
     )
+    opt = _maximise(_BGNBDLikelihood(x_, t_x_, T_, w), start, names, "BG/NBD")
     r, alpha, a, b = np.exp(opt.log_params)
     return BGNBDFit(
         r=float(r),
@@ -458,7 +673,7 @@ def fit_bgnbd(
         iterations=opt.iterations,
         n_customers=n_customers,
         message=opt.message,
-        std_errors=dict(zip(("r", "alpha", "a", "b"), map(float, opt.std_errors), strict=True)),
+        std_errors=dict(zip(names, map(float, opt.std_errors), strict=True)),
     )
 
 
@@ -514,11 +729,19 @@ def expected_purchases(
     T: ArrayLike,
 ) -> NDArray[np.float64]:
     """E[X(t) | x, t_x, T]: expected repeat purchases in the ``t`` weeks after T
-    = P(alive | x, t_x, T) * (expected purchases in t weeks of a customer alive at T)."""
+    = P(alive | x, t_x, T) * (expected purchases in t weeks of a customer alive at T).
+    With one horizon for everyone, the second factor is evaluated once per distinct
+    (x, T) pair."""
     t_, x_, t_x_, T_ = _as_float(t, x, t_x, T)
     if (t_ < 0).any():
         raise ValueError("the horizon t must be non-negative")
-    return _purchases_if_alive(fit, t_, x_, T_) * p_alive(fit, x_, t_x_, T_)
+    if t_.size and (t_ == t_.flat[0]).all():
+        pair, ux, uT = _pair_codes(x_.ravel(), T_.ravel())
+        per_pair = _purchases_if_alive(fit, np.full_like(ux, t_.flat[0]), ux, uT)
+        if_alive = per_pair[pair].reshape(x_.shape)
+    else:
+        if_alive = _purchases_if_alive(fit, t_, x_, T_)
+    return if_alive * p_alive(fit, x_, t_x_, T_)
 
 
 def expected_purchases_new(fit: BGNBDFit, t: ArrayLike) -> NDArray[np.float64]:
@@ -586,46 +809,69 @@ def gamma_gamma_log_likelihood(
     )
 
 
-def _gamma_gamma_objective(
-    x: NDArray, m: NDArray, w: NDArray
-) -> Callable[[NDArray], tuple[float, NDArray]]:
-    """Mean negative log-likelihood and gradient in log-parameters; the gamma-function
-    terms once per distinct x, only log(gamma + x m) per row."""
-    n = w.sum()
-    psi = special.digamma
-    ux, xi = np.unique(x, return_inverse=True)
-    weight_x = np.bincount(xi, weights=w, minlength=len(ux))
-    log_ux = np.log(ux)
-    log_m = np.log(m)
-    sum_log_m, sum_x_log_m = w @ log_m, (w * x) @ log_m
-    wx = w * x
+class _GammaGammaLikelihood:
+    """The Gamma-Gamma log-likelihood summed over customers, as a function of the
+    log-parameters, with its gradient and Hessian: the gamma-function terms once per
+    distinct x, only log(gamma + x m) and its powers per customer."""
 
-    def objective(z: NDArray) -> tuple[float, NDArray]:
+    def __init__(self, x: NDArray, m: NDArray):
+        self.n = float(len(x))
+        x_index, table = _codes(x)
+        weight_x = np.bincount(x_index, minlength=len(table)).astype(np.float64)
+        present = weight_x > 0
+        self.x_values, self.weight_x = table[present], weight_x[present]
+        self.x, self.xm = x, x * m
+        log_m = np.log(m)
+        self.sum_log_m, self.sum_x_log_m = log_m.sum(), _dot(x, log_m)
+
+    def __call__(self, z: NDArray, order: int):
         p, q, gamma = np.exp(z)
+        theta = np.array([p, q, gamma])
+        ux, wx, n = self.x_values, self.weight_x, self.n
         pu = p * ux
-        gxm = gamma + x * m
-        log_gxm = np.log(gxm)
+        log_ux = np.log(ux)
+        log_gamma = np.log(gamma)
+        u = gamma + self.xm
+        log_u = np.log(u)
+        sum_log_u, sum_x_log_u = log_u.sum(), _dot(self.x, log_u)
         ll = (
-            weight_x
-            @ (
-                special.gammaln(pu + q)
-                - special.gammaln(pu)
-                - special.gammaln(q)
-                + q * np.log(gamma)
-                + pu * log_ux
-            )
-            + p * sum_x_log_m
-            - sum_log_m
-            - (p * wx + q * w) @ log_gxm
+            wx @ (special.gammaln(pu + q) - special.gammaln(pu) + pu * log_ux)
+            + n * (q * log_gamma - special.gammaln(q))
+            + p * self.sum_x_log_m
+            - self.sum_log_m
+            - p * sum_x_log_u
+            - q * sum_log_u
         )
-        psi_pq = psi(pu + q)
-        d_p = weight_x @ (ux * (psi_pq - psi(pu) + log_ux)) + sum_x_log_m - wx @ log_gxm
-        d_q = weight_x @ (psi_pq - psi(q) + np.log(gamma)) - w @ log_gxm
-        d_gamma = n * q / gamma - (p * wx + q * w) @ (1.0 / gxm)
-        grad = np.array([d_p, d_q, d_gamma]) * np.array([p, q, gamma])
-        return -float(ll) / n, -grad / n
-
-    return objective
+        if order == 0:
+            return -ll / n
+        inv_u = 1.0 / u
+        sum_inv, sum_x_inv = inv_u.sum(), _dot(self.x, inv_u)
+        psi_pq = special.digamma(pu + q)
+        grad = np.array(
+            [
+                wx @ (ux * (psi_pq - special.digamma(pu) + log_ux))
+                + self.sum_x_log_m
+                - sum_x_log_u,
+                wx @ psi_pq + n * (log_gamma - special.digamma(q)) - sum_log_u,
+                n * q / gamma - p * sum_x_inv - q * sum_inv,
+            ]
+        )
+        grad_z = grad * theta
+        if order == 1:
+            return -ll / n, -grad_z / n
+        inv_u *= inv_u
+        sum_inv2, sum_x_inv2 = inv_u.sum(), _dot(self.x, inv_u)
+        tri_pq = special.polygamma(1, pu + q)
+        hess = np.empty((3, 3))
+        hess[0, 0] = wx @ (ux * ux * (tri_pq - special.polygamma(1, pu)))
+        hess[0, 1] = wx @ (ux * tri_pq)
+        hess[1, 1] = wx @ tri_pq - n * special.polygamma(1, q)
+        hess[0, 2] = -sum_x_inv
+        hess[1, 2] = n / gamma - sum_inv
+        hess[2, 2] = -n * q / gamma**2 + p * sum_x_inv2 + q * sum_inv2
+        hess = np.triu(hess) + np.triu(hess, 1).T
+        hess_z = theta[:, None] * hess * theta[None, :] + np.diag(grad_z)
+        return -ll / n, -grad_z / n, -hess_z / n
 
 
 def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGammaFit:
@@ -643,18 +889,19 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGammaFit:
             f"Gamma-Gamma: {n_customers} customer(s) with a repeat purchase and a positive "
             "mean margin; at least 3 are needed to fit three parameters"
         )
-    (xc, mc), wc = _compress(x_[use], m_[use])
-    mean = float((mc * wc).sum() / wc.sum())
-    start = np.log([1.0, 2.0, mean])  # mean of the start model = p * gamma / (q - 1) = mean
-    opt = _maximise(
-        _gamma_gamma_objective(xc, mc, wc),
-        start,
-        float(wc.sum()),
-        ("p", "q", "gamma"),
+    xu, mu = x_[use], m_[use]
+    names = ("p", "q", "gamma")
+    # mean of the start model = p * gamma / (q - 1) = the mean of m
+    start = _warm_start(
+        lambda rows: _GammaGammaLikelihood(xu[rows], mu[rows]),
+        n_customers,
+        np.log([1.0, 2.0, float(mu.mean())]),
+        names,
         "Gamma-Gamma",
     )
+    opt = _maximise(_GammaGammaLikelihood(xu, mu), start, names, "Gamma-Gamma")
     p, q, gamma = np.exp(opt.log_params)
-    fit = GammaGammaFit(
+    return GammaGammaFit(
         p=float(p),
         q=float(q),
         gamma=float(gamma),
@@ -663,10 +910,9 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike) -> GammaGammaFit:
         n_customers=n_customers,
         iterations=opt.iterations,
         message=opt.message,
-        std_errors=dict(zip(("p", "q", "gamma"), map(float, opt.std_errors), strict=True)),
-        observed_mean=float((mc * xc * wc).sum() / (xc * wc).sum()),
+        std_errors=dict(zip(names, map(float, opt.std_errors), strict=True)),
+        observed_mean=_dot(mu, xu) / float(xu.sum()),
     )
-    return fit
 
 
 def expected_margin(fit: GammaGammaFit, x: ArrayLike, m: ArrayLike) -> NDArray[np.float64]:
@@ -686,6 +932,34 @@ def expected_margin(fit: GammaGammaFit, x: ArrayLike, m: ArrayLike) -> NDArray[n
 # -------------------------------------------------------------------------- value
 
 
+def _future_purchases_if_alive(
+    fit: BGNBDFit,
+    x: NDArray,
+    T: NDArray,
+    horizon_weeks: float,
+    annual_discount_rate: float,
+    step_weeks: float,
+) -> tuple[NDArray, NDArray]:
+    """For customers alive at T: the purchases expected over the horizon, and the same
+    with each step's purchases discounted at the step's end."""
+    if horizon_weeks < 0 or step_weeks <= 0:
+        raise ValueError("horizon_weeks must be >= 0 and step_weeks > 0")
+    if annual_discount_rate <= -1:
+        raise ValueError("annual_discount_rate must be > -1")
+    discounted = np.zeros_like(x)
+    previous = np.zeros_like(x)
+    t_k = 0.0
+    n_steps = math.ceil(horizon_weeks / step_weeks - 1e-12) if horizon_weeks > 0 else 0
+    for k in range(1, n_steps + 1):
+        t_k = min(k * step_weeks, horizon_weeks)
+        current = _purchases_if_alive(fit, np.full_like(x, t_k), x, T)
+        discounted += (current - previous) * (1 + annual_discount_rate) ** (-t_k / WEEKS_PER_YEAR)
+        previous = current
+    if t_k != horizon_weeks:
+        previous = _purchases_if_alive(fit, np.full_like(x, horizon_weeks), x, T)
+    return previous, discounted
+
+
 def discounted_future_margin(
     bgnbd: BGNBDFit,
     gg_margin_per_tx: ArrayLike,
@@ -699,26 +973,47 @@ def discounted_future_margin(
     """Expected margin over the next ``horizon_weeks``, discounted:
     sum_k (E[X(t_k)|.] - E[X(t_k-1)|.]) * margin * (1 + d)^(-t_k / 52),
     t_k = k * step_weeks (the last step ends at the horizon)."""
-    if horizon_weeks < 0 or step_weeks <= 0:
-        raise ValueError("horizon_weeks must be >= 0 and step_weeks > 0")
-    if annual_discount_rate <= -1:
-        raise ValueError("annual_discount_rate must be > -1")
+    return forecast(
+        bgnbd, gg_margin_per_tx, x, t_x, T, horizon_weeks, annual_discount_rate, step_weeks
+    ).future_margin
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Per customer, over one horizon: P(alive) now, the repeat purchases expected and
+    the margin they bring, discounted."""
+
+    p_alive: NDArray[np.float64]
+    expected_purchases: NDArray[np.float64]
+    future_margin: NDArray[np.float64]
+
+
+def forecast(
+    bgnbd: BGNBDFit,
+    gg_margin_per_tx: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    horizon_weeks: float,
+    annual_discount_rate: float,
+    step_weeks: float = 4,
+) -> Forecast:
+    """``p_alive``, ``expected_purchases`` over the horizon and
+    ``discounted_future_margin`` together. E[X(t)|.] = P(alive) * U(t; x, T): the
+    discounted increments of U, the costly part (a hypergeometric function per step),
+    are summed once per distinct (x, T) pair (few with daily data) and scaled by
+    P(alive) and the margin per customer."""
     margin, x_, t_x_, T_ = _as_float(gg_margin_per_tx, x, t_x, T)
-    # E[X(t)|.] = P(alive) * U(t; x, T): sum the discounted increments of U once per
-    # distinct (x, T) pair (few with daily data) and scale by P(alive) per customer.
-    codes, pairs = pd.MultiIndex.from_arrays([x_.ravel(), T_.ravel()]).factorize()
-    ux = pairs.get_level_values(0).to_numpy(dtype=np.float64)
-    uT = pairs.get_level_values(1).to_numpy(dtype=np.float64)
-    discounted = np.zeros_like(ux)
-    previous = np.zeros_like(ux)
-    n_steps = math.ceil(horizon_weeks / step_weeks - 1e-12) if horizon_weeks > 0 else 0
-    for k in range(1, n_steps + 1):
-        t_k = min(k * step_weeks, horizon_weeks)
-        current = _purchases_if_alive(bgnbd, np.full_like(ux, t_k), ux, uT)
-        discounted += (current - previous) * (1 + annual_discount_rate) ** (-t_k / WEEKS_PER_YEAR)
-        previous = current
-    per_customer = discounted[codes].reshape(x_.shape)
-    return per_customer * p_alive(bgnbd, x_, t_x_, T_) * margin
+    pair, ux, uT = _pair_codes(x_.ravel(), T_.ravel())
+    at_horizon, discounted = _future_purchases_if_alive(
+        bgnbd, ux, uT, horizon_weeks, annual_discount_rate, step_weeks
+    )
+    alive = p_alive(bgnbd, x_, t_x_, T_)
+    return Forecast(
+        p_alive=alive,
+        expected_purchases=at_horizon[pair].reshape(x_.shape) * alive,
+        future_margin=discounted[pair].reshape(x_.shape) * alive * margin,
+    )
 
 
 # ---------------------------------------------------------------------- simulation

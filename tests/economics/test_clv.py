@@ -100,6 +100,41 @@ def test_summarise_round_trips_simulated_order_rows():
     np.testing.assert_allclose(np.bincount(ids, weights=margins), rfm.total_margin)
 
 
+def summary_fields(rfm: clv.RFM) -> list:
+    return [
+        getattr(rfm, name).tolist()
+        for name in ("customer_id", "x", "t_x", "T", "m", "n_transactions", "total_margin")
+    ] + [rfm.first_purchase.tolist(), rfm.last_purchase.tolist()]
+
+
+def test_summarise_gives_the_same_summary_whatever_the_order_of_rows_and_the_time_unit():
+    """Rows grouped by customer and date skip the sort; timestamps with a time of day
+    count for their day. Neither may change a single number."""
+    x, t_x, T = clv.simulate_bgnbd(3000, 0.9, 10.0, 0.6, 6.0, np.arange(3000) % 700 / 7, seed=6)
+    ids, dates, margins = clv.simulate_orders(
+        x, t_x, T, "2025-12-31", seed=7, p=P, q=Q, gamma=GAMMA, lines_per_transaction=2
+    )
+    ids = ids * 3 + 5_000  # integer ids with gaps
+    expected = summary_fields(clv.summarise(ids, dates, margins, "2025-12-31"))
+
+    grouped = np.lexsort((dates, ids))
+    shuffled = np.random.default_rng(8).permutation(len(ids))
+    noon = dates.astype("datetime64[ns]") + np.timedelta64(12, "h")
+    for order, when in [(grouped, dates), (shuffled, dates), (shuffled, noon)]:
+        rfm = clv.summarise(ids[order], when[order], margins[order], "2025-12-31")
+        assert summary_fields(rfm)[:3] == expected[:3]
+        np.testing.assert_allclose(rfm.m, expected[4], rtol=1e-12)
+        np.testing.assert_allclose(rfm.total_margin, expected[6], rtol=1e-12)
+        assert summary_fields(rfm)[7:] == expected[7:]
+        assert rfm.n_transactions.tolist() == expected[5]
+
+
+def test_summarise_refuses_an_order_without_a_date_in_any_time_unit():
+    dates = np.array(["2024-01-01T10:00", "NaT"], dtype="datetime64[ns]")
+    with pytest.raises(ValueError, match="no date"):
+        clv.summarise([1, 2], dates, [1.0, 2.0], "2024-03-31")
+
+
 # --------------------------------------------------- BG/NBD against integration
 
 
@@ -254,6 +289,85 @@ def test_predictions_stay_finite_for_heavy_buyers_and_long_horizons():
     assert np.all(np.diff(clv.expected_purchases(CDNOW, [1, 10, 100, 1000], 2, 30, 39)) > 0)
 
 
+def test_the_fitted_bgnbd_objective_is_the_mean_log_likelihood_with_its_derivatives():
+    """The optimiser's objective (sums per distinct x and T plus a per-customer part)
+    against -mean(bgnbd_log_likelihood), and its analytic gradient and Hessian in
+    log-parameters against central differences of that independent formula."""
+    x, t_x, T = simulated_cdnow(seed=21)
+    x, t_x, T = x[:2000].astype(float), t_x[:2000], T[:2000]
+    weights = np.arange(2000) % 3 + 1.0
+    z = np.log([0.3, 5.0, 0.7, 2.9])
+
+    def f(zz):
+        return -np.average(clv.bgnbd_log_likelihood(*np.exp(zz), x, t_x, T), weights=weights)
+
+    value, grad, hess = clv._BGNBDLikelihood(x, t_x, T, weights)(z, 2)
+
+    assert value == pytest.approx(f(z), rel=1e-12)
+    np.testing.assert_allclose(grad, numerical_gradient_z(f, z), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(hess, numerical_hessian_z(f, z), rtol=1e-4, atol=1e-6)
+
+
+def test_the_fitted_gamma_gamma_objective_is_the_mean_log_likelihood_with_its_derivatives():
+    x, _, _ = simulated_cdnow(seed=22)
+    m = clv.simulate_gamma_gamma(x, P, Q, GAMMA, seed=23)
+    use = x >= 1
+    x, m = x[use].astype(float), m[use]
+    z = np.log([5.0, 3.0, 12.0])
+
+    def f(zz):
+        return -np.mean(clv.gamma_gamma_log_likelihood(*np.exp(zz), x, m))
+
+    value, grad, hess = clv._GammaGammaLikelihood(x, m)(z, 2)
+
+    assert value == pytest.approx(f(z), rel=1e-12)
+    np.testing.assert_allclose(grad, numerical_gradient_z(f, z), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(hess, numerical_hessian_z(f, z), rtol=1e-4, atol=1e-6)
+
+
+def numerical_gradient_z(f, z: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    return np.array([(f(z + h * e) - f(z - h * e)) / (2 * h) for e in np.eye(len(z))])
+
+
+def numerical_hessian_z(f, z: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    return np.array(
+        [
+            (numerical_gradient_z(f, z + h * e) - numerical_gradient_z(f, z - h * e)) / (2 * h)
+            for e in np.eye(len(z))
+        ]
+    )
+
+
+def test_predictions_per_distinct_history_equal_the_predictions_customer_by_customer():
+    """forecast() and expected_purchases() evaluate the hypergeometric part once per
+    distinct (x, T); customer by customer it must give the same numbers."""
+    x, t_x, T = clv.simulate_bgnbd(3000, 0.9, 10.0, 0.6, 6.0, np.arange(3000) % 300 / 7, seed=9)
+    t_x = np.floor(t_x * 7) / 7  # whole days: many customers share (x, T)
+    margin = np.random.default_rng(10).uniform(5, 50, 3000)
+    fit = bgnbd(0.9, 10.0, 0.6, 6.0)
+    horizon, rate, step = 50.0, 0.08, 4.0
+
+    ahead = clv.forecast(fit, margin, x, t_x, T, horizon, rate, step)
+
+    alive = clv.p_alive(fit, x, t_x, T)
+    ends = [*np.arange(step, horizon, step), horizon]
+    cumulative = [clv._purchases_if_alive(fit, np.full(3000, t), x * 1.0, T) for t in ends]
+    increments = np.diff([np.zeros(3000), *cumulative], axis=0)
+    discounted = sum(d * (1 + rate) ** (-t / 52) for d, t in zip(increments, ends, strict=True))
+    assert len(np.unique(np.stack([x, T]), axis=1).T) < 1500  # shared by two customers on average
+    np.testing.assert_allclose(ahead.p_alive, alive, rtol=1e-15)
+    np.testing.assert_allclose(ahead.expected_purchases, cumulative[-1] * alive, rtol=1e-13)
+    np.testing.assert_allclose(ahead.future_margin, discounted * alive * margin, rtol=1e-13)
+    np.testing.assert_allclose(
+        clv.expected_purchases(fit, horizon, x, t_x, T), cumulative[-1] * alive, rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        clv.discounted_future_margin(fit, margin, x, t_x, T, horizon, rate, step),
+        ahead.future_margin,
+        rtol=1e-15,
+    )
+
+
 # ------------------------------------------------------------ parameter recovery
 
 
@@ -366,6 +480,35 @@ def test_gamma_gamma_fit_recovers_the_parameters_it_was_simulated_from():
     assert np.all(np.abs(estimate - [P, Q, GAMMA]) < TOLERANCE_SE * se), (estimate, se)
     assert fit.converged and fit.n_customers == used.sum()
     np.testing.assert_allclose([fit.std_errors[k] for k in ("p", "q", "gamma")], se, rtol=0.02)
+
+
+def test_a_large_fit_started_from_a_sample_reaches_the_same_maximum():
+    """Over 4 x 32768 customers the fit starts from the maximum on every k-th one; the
+    maximum is the same as Newton's method reaches from the default start."""
+    n = 140_000
+    ages = np.random.default_rng(31).integers(1, 3 * 365, n) / 7
+    x, t_x, T = clv.simulate_bgnbd(n, 0.9, 10.0, 0.6, 6.0, ages, seed=32)
+    m = clv.simulate_gamma_gamma(x, P, Q, GAMMA, seed=33)
+
+    fit = clv.fit_bgnbd(x, t_x, T)
+    cold = clv._maximise(
+        clv._BGNBDLikelihood(*clv._as_float(x, t_x, T)),
+        np.log([1.0, T.sum() / x.sum(), 1.0, 1.0]),
+        ("r", "alpha", "a", "b"),
+        "BG/NBD",
+    )
+    gg = clv.fit_gamma_gamma(x, m)
+    use = (x >= 1) & (m > 0)
+    gg_cold = clv._maximise(
+        clv._GammaGammaLikelihood(x[use] * 1.0, m[use]),
+        np.log([1.0, 2.0, m[use].mean()]),
+        ("p", "q", "gamma"),
+        "Gamma-Gamma",
+    )
+
+    np.testing.assert_allclose([fit.r, fit.alpha, fit.a, fit.b], np.exp(cold.log_params), rtol=1e-6)
+    assert fit.log_likelihood == pytest.approx(cold.log_likelihood, rel=1e-12)
+    np.testing.assert_allclose([gg.p, gg.q, gg.gamma], np.exp(gg_cold.log_params), rtol=1e-6)
 
 
 # ------------------------------------------------------------------ Gamma-Gamma
