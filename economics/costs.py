@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .metrics.catalogue import CustomerRows, days_late
+
 COMPONENTS = ["activities", "tickets", "complaints", "concessions", "collection", "commitments"]
 
 
@@ -36,40 +38,46 @@ def _sum_by(values: pd.Series, keys: pd.Series, index: pd.Index) -> pd.Series:
 
 def activity_costs(activities: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
     """quantity × the unit cost in force on each activity's date (0 before any rate).
-    ``rates``: activity_type_id, effective_from (datetime64), unit_cost (float)."""
+    ``rates``: activity_type_id, effective_from (datetime64), unit_cost (float); one
+    rate per activity type and day."""
     if activities.empty:
         return pd.Series(dtype="float64")
     if rates.empty:  # no unit cost set for any activity type yet
         return pd.Series(0.0, index=activities.index)
-    acts = activities[["activity_type_id", "date", "quantity"]].copy()
-    acts["activity_type_id"] = acts["activity_type_id"].astype("int64")
-    acts["_row"] = np.arange(len(acts))
-    acts = acts.sort_values("date")
-    r = rates.sort_values("effective_from").astype({"activity_type_id": "int64"})
-    merged = pd.merge_asof(
-        acts,
-        r[["activity_type_id", "effective_from", "unit_cost"]],
-        left_on="date",
-        right_on="effective_from",
-        by="activity_type_id",
-        direction="backward",
-    )
-    merged["unit_cost"] = merged["unit_cost"].fillna(0.0)
-    cost = (merged["quantity"] * merged["unit_cost"]).to_numpy()
-    out = np.empty(len(acts))
-    out[merged["_row"].to_numpy()] = cost
-    return pd.Series(out, index=activities.index)
+    types = activities["activity_type_id"].to_numpy().astype("int64")
+    dates = activities["date"].to_numpy().astype("datetime64[ns]")
+    unit_cost = np.zeros(len(activities))
+    r = rates.sort_values("effective_from")
+    rate_types = r["activity_type_id"].to_numpy().astype("int64")
+    for type_id in np.unique(rate_types):
+        mine = rate_types == type_id
+        since = r["effective_from"].to_numpy()[mine].astype("datetime64[ns]")
+        costs = r["unit_cost"].to_numpy(dtype="float64")[mine]
+        rows = np.flatnonzero(types == type_id)
+        # The latest rate in force on the day: effective on or before it.
+        k = np.searchsorted(since, dates[rows], side="right") - 1
+        unit_cost[rows] = np.where(k >= 0, costs[np.maximum(k, 0)], 0.0)
+    cost = activities["quantity"].to_numpy(dtype="float64") * unit_cost
+    return pd.Series(cost, index=activities.index)
+
+
+def _late_cost(invoices: pd.DataFrame, days: np.ndarray, p: CostParams) -> np.ndarray:
+    """Collection cost of each late invoice + the capital its lateness cost."""
+    cost = invoices["amount"].to_numpy(dtype="float64") * days
+    cost /= 365.0
+    cost *= p.cost_of_capital_rate
+    cost += np.where(days > 0, p.collection_cost_per_late_invoice, 0.0)
+    return cost
 
 
 def late_invoice_costs(invoices: pd.DataFrame, as_of: pd.Timestamp, p: CostParams) -> pd.DataFrame:
     """Per invoice: is it late (paid after its due date, or unpaid and past due), days
     late (until payment, or until ``as_of``), and its collection + capital cost."""
-    settled = invoices["paid_on"].fillna(as_of)
-    days_late = (settled - invoices["due_on"]).dt.days.clip(lower=0).astype("float64")
-    late = days_late > 0
-    capital = invoices["amount"].astype("float64") * days_late / 365.0 * p.cost_of_capital_rate
-    cost = np.where(late, p.collection_cost_per_late_invoice, 0.0) + capital
-    return pd.DataFrame({"late": late, "days_late": days_late, "cost": cost}, index=invoices.index)
+    days = days_late(invoices, as_of)
+    return pd.DataFrame(
+        {"late": days > 0, "days_late": days, "cost": _late_cost(invoices, days, p)},
+        index=invoices.index,
+    )
 
 
 def commitment_costs(
@@ -87,7 +95,25 @@ def commitment_costs(
     return _sum_by(cost, charters["customer_id"], index)
 
 
-def cost_to_serve(
+def _sum_over_periods(
+    customer_id: pd.Series,
+    dates: pd.Series,
+    values: dict[str, np.ndarray],
+    index: pd.Index,
+    periods: dict[str, tuple[pd.Timestamp, pd.Timestamp]],
+) -> dict[str, dict[str, pd.Series]]:
+    """Per period, per customer, the sum of each of ``values`` over the rows dated in
+    the period."""
+    rows = CustomerRows(customer_id, index)
+    out: dict[str, dict[str, pd.Series]] = {}
+    for name, (start, end) in periods.items():
+        within = ((dates >= start) & (dates < end)).to_numpy()
+        mask = None if within.all() else within
+        out[name] = {key: rows.sum(v, mask) for key, v in values.items()}
+    return out
+
+
+def cost_to_serve_periods(
     *,
     index: pd.Index,
     activities: pd.DataFrame,
@@ -96,33 +122,51 @@ def cost_to_serve(
     invoices: pd.DataFrame,
     charters: pd.DataFrame,
     params: CostParams,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
+    periods: dict[str, tuple[pd.Timestamp, pd.Timestamp]],
     as_of: pd.Timestamp,
-) -> pd.DataFrame:
-    """The components of the cost to serve each customer over [start, end), and the
-    total. Invoices count in the period they fell due; tickets in the period opened."""
-    a = activities[(activities["date"] >= start) & (activities["date"] < end)]
-    t = tickets[(tickets["opened_at"] >= start) & (tickets["opened_at"] < end)]
-    i = invoices[(invoices["due_on"] >= start) & (invoices["due_on"] < end)]
-
-    activity = _sum_by(activity_costs(a, rates), a["customer_id"], index)
-    concession_amounts = a["amount"].astype("float64").where(a["kind"] == "concession", 0.0)
-    concessions = _sum_by(concession_amounts, a["customer_id"], index)
-    complaints = t["is_complaint"].astype(bool)
-    ticket_cost = _sum_by((~complaints).astype("float64"), t["customer_id"], index)
-    complaint_cost = _sum_by(complaints.astype("float64"), t["customer_id"], index)
-    late = late_invoice_costs(i, as_of, params)
-    frame = pd.DataFrame(
-        {
-            "activities": activity,
-            "tickets": ticket_cost * params.ticket_handling_cost,
-            "complaints": complaint_cost * params.complaint_handling_cost,
-            "concessions": concessions,
-            "collection": _sum_by(late["cost"], i["customer_id"], index),
-            "commitments": commitment_costs(charters, index, start, end),
-        },
-        index=index,
+) -> dict[str, pd.DataFrame]:
+    """``cost_to_serve`` over each named period [start, end): what each activity, ticket
+    and invoice costs is worked out once, then summed per period, one table at a time."""
+    concession = (
+        activities["amount"].astype("float64").where(activities["kind"] == "concession", 0.0)
     )
-    frame["total"] = frame[COMPONENTS].sum(axis=1)
-    return frame
+    by_activities = _sum_over_periods(
+        activities["customer_id"], activities["date"],
+        {"activities": activity_costs(activities, rates), "concessions": concession},
+        index, periods,
+    )  # fmt: skip
+    del concession
+    complaint = tickets["is_complaint"].astype(bool).to_numpy()
+    by_tickets = _sum_over_periods(
+        tickets["customer_id"], tickets["opened_at"],
+        {"tickets": ~complaint, "complaints": complaint}, index, periods,
+    )  # fmt: skip
+    by_invoices = _sum_over_periods(
+        invoices["customer_id"], invoices["due_on"],
+        {"collection": _late_cost(invoices, days_late(invoices, as_of), params)},
+        index, periods,
+    )  # fmt: skip
+    out = {}
+    for name, (start, end) in periods.items():
+        a, t, i = by_activities[name], by_tickets[name], by_invoices[name]
+        frame = pd.DataFrame(
+            {
+                "activities": a["activities"],
+                "tickets": t["tickets"] * params.ticket_handling_cost,
+                "complaints": t["complaints"] * params.complaint_handling_cost,
+                "concessions": a["concessions"],
+                "collection": i["collection"],
+                "commitments": commitment_costs(charters, index, start, end),
+            },
+            index=index,
+        )
+        frame["total"] = frame[COMPONENTS].sum(axis=1)
+        out[name] = frame
+    return out
+
+
+def cost_to_serve(*, start: pd.Timestamp, end: pd.Timestamp, **inputs) -> pd.DataFrame:
+    """The components of the cost to serve each customer over [start, end), and the
+    total. Invoices count in the period they fell due; tickets in the period opened.
+    ``inputs``: as ``cost_to_serve_periods`` takes them."""
+    return cost_to_serve_periods(periods={"period": (start, end)}, **inputs)["period"]

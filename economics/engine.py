@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 
 from . import clv
-from .costs import COMPONENTS, CostParams, cost_to_serve
-from .metrics import compute_all
-from .metrics.scoring import score_plan
+from .costs import COMPONENTS, CostParams, cost_to_serve_periods
+from .metrics import compute_all, get_metric
+from .metrics.catalogue import CustomerRows
+from .metrics.memory import release_freed_memory
+from .metrics.scoring import score_plans
 
 EPOCH = pd.Timestamp("1900-01-01")
 WEEKS_PER_YEAR = 52.0
@@ -62,6 +64,7 @@ class Stopwatch:
         self._started = time.perf_counter()
 
     def lap(self, stage: str, progress: int) -> None:
+        release_freed_memory()  # what the stage freed, before the next one allocates
         now = time.perf_counter()
         self.timings[stage] = round(now - self._started, 4)
         self._started = now
@@ -96,10 +99,14 @@ def clv_stage(
     """The CLV model from order rows (customer_id, date, revenue, cost): per-customer
     summaries, the BG/NBD and Gamma-Gamma fits (or ``fits``), and each buyer's
     P(alive), expected purchases and discounted future margin over the horizon."""
+    dates = orders["date"]
     rfm = clv.summarise(
         orders["customer_id"].to_numpy(),
-        orders["date"].to_numpy(dtype="datetime64[D]"),
-        (orders["revenue"] - orders["cost"]).to_numpy(dtype="float64"),
+        # A numpy datetime column as it is: summarise floors it to days faster than astype.
+        dates.to_numpy() if isinstance(dates.dtype, np.dtype) else dates.to_numpy("datetime64[D]"),
+        np.subtract(
+            orders["revenue"].to_numpy(dtype="float64"), orders["cost"].to_numpy(dtype="float64")
+        ),
         as_of=np.datetime64(as_of.date(), "D"),
     )
     if fits is None:
@@ -112,10 +119,8 @@ def clv_stage(
 
     horizon = params.horizon_weeks
     ends, factors = _discount_weights(horizon, params.annual_discount_rate)
-    p_alive = clv.p_alive(bg, rfm.frequency, rfm.recency, rfm.age)
-    expected = clv.expected_purchases(bg, horizon, rfm.frequency, rfm.recency, rfm.age)
     margin_per_purchase = clv.expected_margin(gg, rfm.frequency, rfm.monetary)
-    future_margin = clv.discounted_future_margin(
+    ahead = clv.forecast(
         bg, margin_per_purchase, rfm.frequency, rfm.recency, rfm.age,
         horizon_weeks=horizon, annual_discount_rate=params.annual_discount_rate,
     )  # fmt: skip
@@ -127,10 +132,10 @@ def clv_stage(
             "frequency": rfm.frequency,
             "recency_weeks": rfm.recency,
             "age_weeks": rfm.age,
-            "p_alive": p_alive,
-            "expected_purchases": expected,
+            "p_alive": ahead.p_alive,
+            "expected_purchases": ahead.expected_purchases,
             "expected_margin_per_purchase": margin_per_purchase,
-            "future_margin": future_margin,
+            "future_margin": ahead.future_margin,
         },
         index=pd.Index(rfm.customer_id),
     )
@@ -163,28 +168,28 @@ def compute(
 
     # --- money to date and over the last twelve months ---------------------------------
     o = data.orders
-    margin = o["revenue"] - o["cost"]
-    revenue = o["revenue"].groupby(o["customer_id"]).sum().reindex(index, fill_value=0.0)
-    gross_margin = margin.groupby(o["customer_id"]).sum().reindex(index, fill_value=0.0)
-    common = {
-        "index": index,
-        "activities": data.activities,
-        "rates": inputs.rates,
-        "tickets": data.tickets,
-        "invoices": data.invoices,
-        "charters": inputs.charters,
-        "params": params.cost,
-        "as_of": as_of,
-    }
-    to_date = cost_to_serve(start=EPOCH, end=end, **common)
-    last_year = cost_to_serve(start=year_start, end=end, **common)
+    orders = CustomerRows(o["customer_id"], index)
+    margin = (o["revenue"] - o["cost"]).to_numpy()
+    revenue = orders.sum(o["revenue"])
+    gross_margin = orders.sum(margin)
+    annual_value = orders.sum(margin, (o["date"] >= year_start).to_numpy())
+    del margin, orders
+    costs = cost_to_serve_periods(
+        index=index,
+        activities=data.activities,
+        rates=inputs.rates,
+        tickets=data.tickets,
+        invoices=data.invoices,
+        charters=inputs.charters,
+        params=params.cost,
+        periods={"to_date": (EPOCH, end), "last_year": (year_start, end)},
+        as_of=as_of,
+    )
+    to_date, last_year = costs["to_date"], costs["last_year"]
     acquisition = customers["acquisition_cost"].astype("float64") + customers["sales_bonus"].astype(
         "float64"
     )
     profit_to_date = gross_margin - to_date["total"] - acquisition
-    recent = o["date"] >= year_start
-    annual_value = margin[recent].groupby(o.loc[recent, "customer_id"]).sum()
-    annual_value = annual_value.reindex(index, fill_value=0.0)
     annual_cts = last_year["total"]
     watch.lap("cost to serve", 35)
 
@@ -192,6 +197,7 @@ def compute(
     stage = clv_stage(o, as_of, params, fits=fits, watch=watch)
     rfm, bg, gg, annuity = stage.rfm, stage.bgnbd, stage.gamma_gamma, stage.annuity
     pred = stage.predictions.reindex(index)
+    del stage
     pred["frequency"] = pred["frequency"].fillna(0).astype("int64")
     pred[["recency_weeks", "age_weeks", "future_margin"]] = pred[
         ["recency_weeks", "age_weeks", "future_margin"]
@@ -202,13 +208,25 @@ def compute(
     watch.lap("predictions", 70)
 
     # --- both sides of the charter -----------------------------------------------------
-    requests = [(i.metric, i.params) for i in inputs.expectation_plan + inputs.commitment_plan]
-    requests += [("complaints_per_year", {}), ("forgiveness_share", {"days": FORGIVENESS_DAYS})]
-    values = compute_all(data, requests)
-    role_fit = score_plan(values, inputs.expectation_plan, index).where(inputs.has_role)
-    compliance = score_plan(values, inputs.commitment_plan, index).where(inputs.has_role)
-    complaints = values[("complaints_per_year", ())]
-    forgiveness = values[("forgiveness_share", (("days", float(FORGIVENESS_DAYS)),))]
+    # Besides the plans, the flags read complaints a year and forgiveness.
+    wanted = [("complaints_per_year", {}), ("forgiveness_share", {"days": FORGIVENESS_DAYS})]
+    wanted_keys = [
+        (key, tuple(sorted(get_metric(key).resolve_params(given).items()))) for key, given in wanted
+    ]
+    (role_fit, compliance), values = score_plans(
+        [inputs.expectation_plan, inputs.commitment_plan],
+        index,
+        lambda metric, metric_params: _measured(data, metric, metric_params),
+        keep=wanted_keys,
+    )
+    missing = [w for w, k in zip(wanted, wanted_keys, strict=True) if k not in values]
+    values |= compute_all(data, missing)
+    role_fit = role_fit.where(inputs.has_role)
+    compliance = compliance.where(inputs.has_role)
+    complaints, forgiveness = (values[k] for k in wanted_keys)
+    del values
+    last_year_counts = complaint_and_purchase_columns(data)
+    data.forget()  # what the metrics shared is not needed any more
     watch.lap("role fit and compliance", 80)
 
     scores = pd.DataFrame(
@@ -230,10 +248,11 @@ def compute(
             "compliance": compliance,
             "complaints_per_year": complaints.fillna(0.0),
             "forgiveness": forgiveness,
+            **{c: last_year_counts[c] for c in last_year_counts.columns},
         },
         index=index,
     )
-    scores = scores.join(complaint_and_purchase_columns(data))
+    del last_year_counts
     scores["klass"] = classify(scores, inputs.has_role, params)
     raised = raise_flags(scores, customers, params, segment_complaints=segment_complaints)
     scores["flag_mask"] = flag_mask(raised)
@@ -250,6 +269,14 @@ def compute(
     watch.lap("company KPIs", 92)
     result.timings = watch.timings
     return result
+
+
+def _measured(data, metric: str, metric_params: dict) -> pd.Series:
+    """One metric for every customer; what computing it freed goes back to the system
+    before the next one (a million customers' metrics follow one another)."""
+    values = get_metric(metric)(data, metric_params)
+    release_freed_memory()
+    return values
 
 
 def model_summary(bg, gg, params: EconomicsParams) -> dict:
@@ -423,8 +450,9 @@ def complaint_and_purchase_columns(data) -> pd.DataFrame:
         pairs["date"] <= pairs["opened_at"] + pd.Timedelta(days=30)
     )
     followed = pairs.loc[after].drop_duplicates("_row")
-    o = data.orders
-    recent = o.loc[o["date"] >= year_start, ["customer_id", "date"]].drop_duplicates()
+    bought = data.rows("purchase_days").count(
+        (data.purchase_days()["date"] >= year_start).to_numpy()
+    )
     return pd.DataFrame(
         {
             "complaints_last_year": complaints.groupby("customer_id").size(),
@@ -432,7 +460,7 @@ def complaint_and_purchase_columns(data) -> pd.DataFrame:
             .astype("float64")
             .groupby(followed["customer_id"])
             .sum(),
-            "purchases_last_year": recent.groupby("customer_id").size(),
+            "purchases_last_year": bought[bought > 0],
         },
         index=index,
     ).fillna(0.0)

@@ -13,6 +13,7 @@ from commitments.models import Commitment, CommitmentOverride
 from customers.models import ActivityRate
 from economics.metrics import METRICS, MetricData
 from economics.metrics.data import DATE, INT, _between, load_metric_data, read_frame
+from economics.metrics.memory import release_freed_memory
 from economics.metrics.scoring import PlanItem
 from roles.models import Charter, ExpectationOverride, LifecycleExpectation
 
@@ -98,37 +99,58 @@ def _plan(
     current: pd.DataFrame, definitions: pd.DataFrame, overrides: pd.DataFrame, source: str
 ) -> list[PlanItem]:
     """One PlanItem per measurable definition, over the customers whose charter uses its
-    blueprint, with the charter's own target and weight where it has them."""
-    items: list[PlanItem] = []
+    blueprint (in the charters' order), with the charter's own target and weight where
+    it has them. Items come in the order of their first charter, a charter's items in
+    the definitions' order."""
     if current.empty or definitions.empty:
-        return items
-    rows = current[["charter_id", "customer_id", "blueprint_id"]].merge(
-        definitions, on="blueprint_id"
-    )
-    if not overrides.empty:
-        rows = rows.merge(overrides, on=["charter_id", source], how="left")
-    else:
-        rows = rows.assign(o_target=np.nan, o_weight=np.nan, o_excluded=False)
-    rows["o_excluded"] = rows["o_excluded"].fillna(False).astype(bool)
-    rows = rows[~rows["o_excluded"]]
-    rows["target"] = rows["o_target"].astype("float64").fillna(rows["target"].astype("float64"))
-    rows["weight"] = rows["o_weight"].astype("float64").fillna(rows["weight"].astype("float64"))
-    for (_, metric_key), group in rows.groupby([source, "metric"], sort=False):
-        metric = METRICS.get(metric_key)
+        return []
+    blueprints = current["blueprint_id"].to_numpy()
+    customers = current["customer_id"].to_numpy()
+    users: dict = {}  # blueprint -> positions of its charters, and their customers
+    found: list[tuple[int, int, PlanItem]] = []
+    for order, (_, definition) in enumerate(definitions.iterrows()):
+        metric = METRICS.get(definition["metric"])
         if metric is None:
             continue
-        first = group.iloc[0]
-        items.append(
-            PlanItem(
-                metric=metric_key,
-                params=metric.resolve_params(first["metric_params"]),
-                direction=first["direction"],
-                customer_ids=group["customer_id"].to_numpy(),
-                targets=group["target"].to_numpy(dtype="float64"),
-                weights=group["weight"].to_numpy(dtype="float64"),
+        blueprint = definition["blueprint_id"]
+        if blueprint not in users:
+            positions = np.flatnonzero(blueprints == blueprint)
+            users[blueprint] = (positions, customers[positions])
+        positions, customer_ids = users[blueprint]
+        # Without overrides every charter has the definition's target and weight: one
+        # number seen as an array (no memory per customer).
+        target = np.broadcast_to(_float(definition["target"]), len(positions))
+        weight = np.broadcast_to(_float(definition["weight"]), len(positions))
+        own = overrides[overrides[source] == definition[source]].set_index("charter_id")
+        if not own.empty:
+            charter_ids = current["charter_id"].iloc[positions]
+            keep = ~charter_ids.map(own["o_excluded"]).fillna(False).astype(bool).to_numpy()
+            positions, customer_ids, charter_ids = (
+                positions[keep],
+                customer_ids[keep],
+                charter_ids[keep],
             )
+            own_target = charter_ids.map(own["o_target"]).astype("float64").to_numpy()
+            own_weight = charter_ids.map(own["o_weight"]).astype("float64").to_numpy()
+            target = np.where(np.isnan(own_target), target[keep], own_target)
+            weight = np.where(np.isnan(own_weight), weight[keep], own_weight)
+        if not len(positions):
+            continue
+        item = PlanItem(
+            metric=definition["metric"],
+            params=metric.resolve_params(definition["metric_params"]),
+            direction=definition["direction"],
+            customer_ids=customer_ids,
+            targets=target,
+            weights=weight,
         )
-    return items
+        found.append((int(positions[0]), order, item))
+    return [item for _, _, item in sorted(found, key=lambda f: f[:2])]
+
+
+def _float(value) -> np.float64:
+    """A definition's number (a Decimal, or None for none) as pandas reads it."""
+    return pd.Series([value], dtype="object").astype("float64").to_numpy()[0]
 
 
 def _expectation_plan(current: pd.DataFrame, as_of: dt.date) -> list[PlanItem]:
@@ -184,7 +206,7 @@ def load_run_inputs(*, as_of: dt.date, id_range: tuple[int, int] | None = None) 
     current = charters.groupby("customer_id").tail(1) if not charters.empty else charters
     has_role = pd.Series(False, index=data.index)
     has_role.loc[has_role.index.intersection(current["customer_id"])] = True
-    return RunInputs(
+    inputs = RunInputs(
         data=data,
         rates=_rates(),
         charters=charters,
@@ -192,3 +214,5 @@ def load_run_inputs(*, as_of: dt.date, id_range: tuple[int, int] | None = None) 
         commitment_plan=_commitment_plan(current, as_of),
         has_role=has_role,
     )
+    release_freed_memory()
+    return inputs

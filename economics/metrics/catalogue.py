@@ -18,7 +18,7 @@ No Django import: the thin loader in ``economics.metrics.data`` fills the frames
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,106 @@ HIGHER = "at_least"
 LOWER = "at_most"
 
 
+def _fits_int32(values: np.ndarray) -> bool:
+    info = np.iinfo(np.int32)
+    return bool(values.min() >= info.min and values.max() <= info.max)
+
+
+def _positions(ids: np.ndarray, index: pd.Index) -> np.ndarray:
+    """The position of each id in ``index`` (-1 for none), int32 while that fits. Ids
+    that are integers over a range not much wider than the index are looked up in a
+    table as long as the range (far less memory than hashing ten million ids)."""
+    small = len(index) < 2**31
+    keys = index.to_numpy()
+    if len(ids) and len(keys) and ids.dtype.kind in "iu" and keys.dtype.kind in "iu" and small:
+        low, high = int(keys.min()), int(keys.max())
+        if high - low <= 4 * len(keys) + 1024:
+            table = np.full(high - low + 2, -1, dtype=np.int32)  # the last slot: none
+            table[keys - low] = np.arange(len(keys), dtype=np.int32)
+            slot = ids - low if low else ids.copy()
+            slot[(ids < low) | (ids > high)] = high - low + 1
+            return table[slot]
+    position = index.get_indexer(ids)
+    return position.astype(np.int32) if small else position
+
+
+class CustomerRows:
+    """The rows of one table as positions of their customers in ``index`` (found once):
+    per customer sums, means and counts of values over all rows or those of a mask, as
+    ``groupby("customer_id")`` gives them (in row order), for every customer in
+    ``index`` (a sum of no rows is 0, a mean NaN). Rows of other customers are left
+    out."""
+
+    def __init__(self, customer_id, index: pd.Index):
+        self.index = index
+        self.position = _positions(np.asarray(customer_id), index)
+
+    @classmethod
+    def at(cls, position: np.ndarray, index: pd.Index) -> CustomerRows:
+        """Rows whose customers' positions in ``index`` are known."""
+        rows = cls.__new__(cls)
+        rows.index = index
+        rows.position = position.astype(np.int32) if len(index) < 2**31 else position
+        return rows
+
+    def share(self, flags, within: np.ndarray | None = None) -> pd.Series:
+        """Per customer, the share of the rows (of ``within``) where ``flags`` (one per
+        row, or per row of ``within``) holds; NaN for a customer with none. The same
+        number as ``groupby(...).mean()`` of the flags."""
+        flags, position = np.asarray(flags, dtype=bool), self.position
+        if within is not None and len(flags) == len(position):
+            flags = flags[within]
+        if within is not None:
+            position = position[within]
+        known = position >= 0
+        n = len(self.index)
+        counts = np.bincount(position[known], minlength=n)
+        hits = np.bincount(position[known & flags], minlength=n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shares = np.where(counts > 0, hits / counts, np.nan)
+        return pd.Series(shares, index=self.index)
+
+    def mean_of_whole_numbers(self, values, within: np.ndarray | None = None) -> pd.Series:
+        """``mean`` of values that are whole numbers (or NaN, left out): their sums are
+        exact in any order, so a count does (and much less memory than a groupby)."""
+        values, position = np.asarray(values, dtype="float64"), self.position
+        if within is not None and len(values) == len(position):
+            values = values[within]
+        if within is not None:
+            position = position[within]
+        known = (position >= 0) & ~np.isnan(values)
+        position = position[known]
+        n = len(self.index)
+        totals = np.bincount(position, weights=values[known], minlength=n)
+        counts = np.bincount(position, minlength=n).astype("float64")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            means = np.where(counts > 0, totals / counts, np.nan)
+        return pd.Series(means, index=self.index)
+
+    def _grouped(self, values, within):
+        values, position = np.asarray(values, dtype="float64"), self.position
+        if within is not None and len(values) == len(position):
+            values = values[within]
+        if within is not None:
+            position = position[within]
+        keys = pd.Categorical.from_codes(position, categories=pd.RangeIndex(len(self.index)))
+        return pd.Series(values).groupby(keys, observed=False)
+
+    def sum(self, values, within: np.ndarray | None = None) -> pd.Series:
+        """``values``: one per row, or one per row of ``within`` (a boolean mask)."""
+        sums = self._grouped(values, within).sum()
+        return pd.Series(sums.to_numpy(dtype="float64"), index=self.index)
+
+    def mean(self, values, within: np.ndarray | None = None) -> pd.Series:
+        means = self._grouped(values, within).mean()
+        return pd.Series(means.to_numpy(dtype="float64"), index=self.index)
+
+    def count(self, within: np.ndarray | None = None) -> pd.Series:
+        position = self.position if within is None else self.position[within]
+        counts = np.bincount(position[position >= 0], minlength=len(self.index))
+        return pd.Series(counts.astype(np.int64), index=self.index)
+
+
 @dataclass
 class MetricData:
     """What is known about a set of customers as of a date. Frames hold only rows on or
@@ -49,6 +149,11 @@ class MetricData:
     activities: customer_id, date, kind (activity type kind), quantity
     referrals:  customer_id (the referrer), date
     feedback:   customer_id, date, score (NaN if none), has_insight
+
+    Text columns may be str or category. What several metrics (and the engine) derive
+    from the same frames — each customer's first purchase, the purchase days, the last
+    year's tickets and their business hours — is computed once per bundle and kept in
+    ``cached``; the frames are not to be changed once read.
     """
 
     as_of: dt.date
@@ -60,6 +165,26 @@ class MetricData:
     referrals: pd.DataFrame
     feedback: pd.DataFrame
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked for, the same value after.
+        A copy made with ``dataclasses.replace`` or ``truncate`` starts afresh."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def rows(self, table: str) -> CustomerRows:
+        """The customers of a table's rows (or of ``purchase_days``), found once."""
+        if table == "purchase_days":
+            self.purchase_days()  # finds them as it goes
+        return self.cached(
+            ("rows", table), lambda: CustomerRows(getattr(self, table)["customer_id"], self.index)
+        )
+
+    def forget(self) -> None:
+        """Let go of what ``cached`` kept (it is computed again when asked for)."""
+        self._cache.clear()
 
     @property
     def as_of_ts(self) -> pd.Timestamp:
@@ -97,7 +222,60 @@ class MetricData:
         )
 
     def first_purchase(self) -> pd.Series:
-        return self.orders.groupby("customer_id")["date"].min().reindex(self.index)
+        """Each customer's first purchase day (NaT for none)."""
+
+        def first() -> pd.Series:
+            days = self.purchase_days()  # by customer, then day
+            position = self.rows("purchase_days").position
+            starts = np.flatnonzero(np.diff(position, prepend=-1) != 0)
+            dates = np.full(len(self.index), np.datetime64("NaT"), dtype=days["date"].dtype)
+            dates[position[starts]] = days["date"].to_numpy()[starts]
+            return pd.Series(dates, index=self.index, name="date")
+
+        return self.cached("first_purchase", first)
+
+    def purchase_days(self) -> pd.DataFrame:
+        """customer_id, date, sorted by customer (in the order of ``index``) then date:
+        the days each customer bought on (orders on the same day are one purchase)."""
+        return self.cached("purchase_days", self._purchase_days)
+
+    def _purchase_days(self) -> pd.DataFrame:
+        dates = self.orders["date"].to_numpy()
+        position = self.rows("orders").position
+        mine = position >= 0
+        if not mine.all():
+            dates, position = dates[mine], position[mine]
+        ticks = dates.view(np.int64)
+        first = int(ticks.min()) if len(ticks) else 0
+        span = int(ticks.max()) - first + 1 if len(ticks) else 1
+        if span * max(len(self.index), 1) < 2**62:  # one integer per (customer, day)
+            key = position.astype(np.int64)
+            key *= span
+            key += ticks
+            key -= first
+            key.sort()  # (np.unique is far slower on ten million keys)
+            new = np.ones(len(key), dtype=bool)
+            np.not_equal(key[1:], key[:-1], out=new[1:])
+            key = key[new]
+            del new
+            position = (key // span).astype(position.dtype)
+            np.remainder(key, span, out=key)
+            key += first
+            ticks = key
+        else:
+            order = np.lexsort((ticks, position))
+            position, ticks = position[order], ticks[order]
+            new = np.ones(len(ticks), dtype=bool)
+            new[1:] = (position[1:] != position[:-1]) | (ticks[1:] != ticks[:-1])
+            position, ticks = position[new], ticks[new]
+        ids = self.index.to_numpy()
+        if len(ids) and ids.dtype.kind in "iu" and _fits_int32(ids):
+            ids = ids.astype(np.int32)  # as the history tables hold them
+        frame = pd.DataFrame(
+            {"customer_id": ids[position], "date": ticks.view(dates.dtype)}, copy=False
+        )
+        self._cache[("rows", "purchase_days")] = CustomerRows.at(position, self.index)
+        return frame
 
     def start_of_relationship(self) -> pd.Series:
         """When the customer became one: acquired_on, else the first order."""
@@ -111,6 +289,9 @@ class MetricData:
     def window_years(self) -> pd.Series:
         """Length of the measuring window in years: the trailing twelve months, or
         the time since the relationship started when shorter (never under 90 days)."""
+        return self.cached("window_years", self._window_years)
+
+    def _window_years(self) -> pd.Series:
         start = self.start_of_relationship()
         full = float((self.end_of_day - self.window_start()).days)
         days = (self.end_of_day - start).dt.days.astype("float64")
@@ -155,9 +336,15 @@ class Metric:
 # --- helpers ------------------------------------------------------------------------
 
 
-def _count_in_window(frame: pd.DataFrame, data: MetricData, date_col: str = "date") -> pd.Series:
-    recent = frame[frame[date_col] >= data.window_start()]
-    return recent.groupby("customer_id").size().reindex(data.index, fill_value=0)
+def _count_in_window(
+    frame: pd.DataFrame, data: MetricData, date_col: str = "date", where=None
+) -> pd.Series:
+    """Rows of ``frame`` (those of ``where`` if given) in the last twelve months, per
+    customer."""
+    within = (frame[date_col] >= data.window_start()).to_numpy()
+    if where is not None:
+        within = within & np.asarray(where, dtype=bool)
+    return CustomerRows(frame["customer_id"][within], data.index).count()
 
 
 def _per_year(counts: pd.Series, data: MetricData) -> pd.Series:
@@ -166,7 +353,7 @@ def _per_year(counts: pd.Series, data: MetricData) -> pd.Series:
 
 def _transactions(data: MetricData) -> pd.DataFrame:
     """Purchase days: orders on the same day are one transaction."""
-    return data.orders[["customer_id", "date"]].drop_duplicates()
+    return data.purchase_days()
 
 
 def _safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
@@ -178,24 +365,28 @@ def _safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
 
 
 def purchases_per_year(data: MetricData, params: dict) -> pd.Series:
-    return _per_year(_count_in_window(_transactions(data), data), data)
+    tx = _transactions(data)
+    recent = (tx["date"] >= data.window_start()).to_numpy()
+    return _per_year(data.rows("purchase_days").count(recent), data)
 
 
 def repeat_purchases_per_year(data: MetricData, params: dict) -> pd.Series:
     tx = _transactions(data)
-    first = tx.groupby("customer_id")["date"].transform("min")
-    return _per_year(_count_in_window(tx[tx["date"] > first], data), data)
+    rows = data.rows("purchase_days")
+    first = data.first_purchase().to_numpy()[np.maximum(rows.position, 0)]
+    repeat = (tx["date"].to_numpy() > first) & (tx["date"] >= data.window_start()).to_numpy()
+    return _per_year(rows.count(repeat), data)
 
 
 def average_order_value(data: MetricData, params: dict) -> pd.Series:
-    return data.orders.groupby("customer_id")["revenue"].mean()
+    return data.rows("orders").mean(data.orders["revenue"])
 
 
 def _margin_between(data: MetricData, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     o = data.orders
-    sel = o[(o["date"] >= start) & (o["date"] < end)]
-    margin = (sel["revenue"] - sel["cost"]).groupby(sel["customer_id"]).sum()
-    return margin.reindex(data.index, fill_value=0.0)
+    within = ((o["date"] >= start) & (o["date"] < end)).to_numpy()
+    margin = o["revenue"].to_numpy()[within] - o["cost"].to_numpy()[within]
+    return data.rows("orders").sum(margin, within)
 
 
 def annual_value(data: MetricData, params: dict) -> pd.Series:
@@ -209,32 +400,42 @@ def annual_value_growth_pct(data: MetricData, params: dict) -> pd.Series:
 
 
 def upgrades_per_year(data: MetricData, params: dict) -> pd.Series:
-    upgrades = data.orders[data.orders["kind"] == "upgrade"]
-    return _per_year(_count_in_window(upgrades, data), data)
+    o = data.orders
+    return _per_year(_count_in_window(o, data, where=o["kind"] == "upgrade"), data)
 
 
 def cross_sold_categories(data: MetricData, params: dict) -> pd.Series:
-    o = data.orders[data.orders["category"].fillna("") != ""]
-    distinct = o.groupby("customer_id")["category"].nunique().reindex(data.index)
-    return (distinct - 1).clip(lower=0)
+    category = data.orders["category"]
+    named = (category.fillna("") != "").to_numpy()
+    distinct = category[named].groupby(data.orders["customer_id"][named]).nunique()
+    return (distinct.reindex(data.index) - 1).clip(lower=0)
 
 
-def _due_invoices(data: MetricData) -> pd.DataFrame:
-    inv = data.invoices
-    return inv[inv["due_on"] < data.as_of_ts]
+def days_late(invoices: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
+    """Whole days from each invoice's due date to its payment (to ``as_of`` while
+    unpaid), 0 when paid on time, as float64."""
+    settled = invoices["paid_on"].to_numpy().copy()
+    settled[np.isnat(settled)] = as_of.to_datetime64()
+    days = (settled - invoices["due_on"].to_numpy()) // np.timedelta64(1, "D")
+    del settled
+    np.maximum(days, 0, out=days)
+    return days.astype("float64")
+
+
+def _due(data: MetricData) -> np.ndarray:
+    """Which invoices are already due."""
+    return (data.invoices["due_on"] < data.as_of_ts).to_numpy()
 
 
 def on_time_payment_share(data: MetricData, params: dict) -> pd.Series:
-    inv = _due_invoices(data)
-    on_time = inv["paid_on"].notna() & (inv["paid_on"] <= inv["due_on"])
-    return on_time.groupby(inv["customer_id"]).mean()
+    paid, due_on = data.invoices["paid_on"].to_numpy(), data.invoices["due_on"].to_numpy()
+    on_time = ~np.isnat(paid) & (paid <= due_on)
+    return data.rows("invoices").share(on_time, _due(data))
 
 
 def average_days_late(data: MetricData, params: dict) -> pd.Series:
-    inv = _due_invoices(data)
-    settled = inv["paid_on"].fillna(data.as_of_ts)
-    late = (settled - inv["due_on"]).dt.days.clip(lower=0).astype("float64")
-    return late.groupby(inv["customer_id"]).mean()
+    late = days_late(data.invoices, data.as_of_ts)  # whole days
+    return data.rows("invoices").mean_of_whole_numbers(late, _due(data))
 
 
 def referrals_per_year(data: MetricData, params: dict) -> pd.Series:
@@ -246,7 +447,8 @@ def surveys_per_year(data: MetricData, params: dict) -> pd.Series:
 
 
 def insights_per_year(data: MetricData, params: dict) -> pd.Series:
-    return _per_year(_count_in_window(data.feedback[data.feedback["has_insight"]], data), data)
+    fb = data.feedback
+    return _per_year(_count_in_window(fb, data, where=fb["has_insight"]), data)
 
 
 def nps_promoter_share(data: MetricData, params: dict) -> pd.Series:
@@ -267,8 +469,9 @@ def forgiveness_share(data: MetricData, params: dict) -> pd.Series:
         return pd.Series(np.nan, index=data.index)
     complaints = complaints[["customer_id", "opened_at"]].reset_index(drop=True)
     complaints["complaint"] = complaints.index
-    orders = data.orders[["customer_id", "date"]]
-    pairs = complaints.merge(orders, on="customer_id", how="left")
+    days_bought = data.purchase_days()  # a day with several orders is one purchase
+    days_bought = days_bought[days_bought["customer_id"].isin(complaints["customer_id"])]
+    pairs = complaints.merge(days_bought, on="customer_id", how="left")
     after = (pairs["date"] >= pairs["opened_at"].dt.normalize()) & (
         pairs["date"] <= pairs["opened_at"] + pd.Timedelta(days=days)
     )
@@ -279,7 +482,7 @@ def forgiveness_share(data: MetricData, params: dict) -> pd.Series:
 
 def complaints_per_year(data: MetricData, params: dict) -> pd.Series:
     t = data.tickets
-    return _per_year(_count_in_window(t[t["is_complaint"]], data, "opened_at"), data)
+    return _per_year(_count_in_window(t, data, "opened_at", where=t["is_complaint"]), data)
 
 
 def tenure_months(data: MetricData, params: dict) -> pd.Series:
@@ -288,17 +491,36 @@ def tenure_months(data: MetricData, params: dict) -> pd.Series:
 
 
 def gross_margin_pct(data: MetricData, params: dict) -> pd.Series:
-    o = data.orders
-    by = o.groupby("customer_id")[["revenue", "cost"]].sum()
-    return _safe_ratio(by["revenue"] - by["cost"], by["revenue"]) * 100.0
+    # A customer without orders has no revenue: no figure, as for zero revenue.
+    rows = data.rows("orders")
+    revenue, cost = rows.sum(data.orders["revenue"]), rows.sum(data.orders["cost"])
+    return _safe_ratio(revenue - cost, revenue) * 100.0
 
 
 # --- company side -------------------------------------------------------------------
 
 
 def _recent_tickets(data: MetricData) -> pd.DataFrame:
-    t = data.tickets
-    return t[t["opened_at"] >= data.window_start()]
+    def recent() -> pd.DataFrame:
+        t = data.tickets
+        return t[t["opened_at"] >= data.window_start()]
+
+    return data.cached("recent_tickets", recent)
+
+
+def _business_hours(data: MetricData, column: str | None) -> np.ndarray:
+    """Business hours from the opening of each of the last year's tickets to its
+    ``column`` (None: to the end of the as-of day), computed once per bundle."""
+
+    def hours() -> np.ndarray:
+        t = _recent_tickets(data)
+        if column is None:
+            until = np.full(len(t), np.datetime64(data.end_of_day.to_datetime64(), "s"))
+        else:
+            until = t[column].to_numpy()
+        return business_hours_between(t["opened_at"].to_numpy(), until, data.calendar)
+
+    return data.cached(("business_hours", column), hours)
 
 
 def _within_target_share(data: MetricData, column: str, hours: float) -> pd.Series:
@@ -306,13 +528,8 @@ def _within_target_share(data: MetricData, column: str, hours: float) -> pd.Seri
     hours. A ticket still waiting counts as missed once the target has passed; before
     that it is not judged yet."""
     t = _recent_tickets(data)
-    cal = data.calendar
-    done = business_hours_between(t["opened_at"].to_numpy(), t[column].to_numpy(), cal)
-    waited_so_far = business_hours_between(
-        t["opened_at"].to_numpy(),
-        np.full(len(t), np.datetime64(data.end_of_day.to_datetime64(), "s")),
-        cal,
-    )
+    done = _business_hours(data, column)
+    waited_so_far = _business_hours(data, None)
     answered = ~np.isnan(done)
     met = answered & (done <= hours)
     judged = answered | (waited_so_far > hours)
@@ -331,7 +548,7 @@ def resolved_within_target_share(data: MetricData, params: dict) -> pd.Series:
 
 def _activities_per_year(data: MetricData, kind: str) -> pd.Series:
     a = data.activities
-    sel = a[(a["kind"] == kind) & (a["date"] >= data.window_start())]
+    sel = a[["customer_id", "quantity"]][(a["kind"] == kind) & (a["date"] >= data.window_start())]
     qty = sel.groupby("customer_id")["quantity"].sum().reindex(data.index, fill_value=0.0)
     return _per_year(qty, data)
 
@@ -352,27 +569,26 @@ def dedicated_manager_assigned(data: MetricData, params: dict) -> pd.Series:
     return data.customers["has_account_manager"].astype("float64")
 
 
+def _spread(by_channel: pd.Series) -> pd.Series:
+    """Highest minus lowest of each customer's figures by channel (needs two)."""
+    per_customer = by_channel.groupby(level="customer_id")
+    spread = per_customer.max() - per_customer.min()
+    return spread.where(per_customer.size() >= 2)
+
+
 def csat_spread_across_channels(data: MetricData, params: dict) -> pd.Series:
-    t = _recent_tickets(data)
+    t = _recent_tickets(data)[["customer_id", "channel", "csat"]]
     t = t[t["csat"].notna()]
-    by_channel = t.groupby(["customer_id", "channel"])["csat"].mean()
-    spread = by_channel.groupby(level="customer_id").agg(lambda s: s.max() - s.min())
-    channels = by_channel.groupby(level="customer_id").size()
-    return spread.where(channels >= 2)
+    return _spread(t.groupby(["customer_id", "channel"], observed=True)["csat"].mean())
 
 
 def response_time_spread_across_channels(data: MetricData, params: dict) -> pd.Series:
     t = _recent_tickets(data)
-    hours = business_hours_between(
-        t["opened_at"].to_numpy(), t["first_response_at"].to_numpy(), data.calendar
-    )
+    hours = _business_hours(data, "first_response_at")
     frame = pd.DataFrame(
         {"customer_id": t["customer_id"].to_numpy(), "channel": t["channel"].to_numpy(), "h": hours}
     ).dropna()
-    by_channel = frame.groupby(["customer_id", "channel"])["h"].median()
-    spread = by_channel.groupby(level="customer_id").agg(lambda s: s.max() - s.min())
-    channels = by_channel.groupby(level="customer_id").size()
-    return spread.where(channels >= 2)
+    return _spread(frame.groupby(["customer_id", "channel"], observed=True)["h"].median())
 
 
 def average_csat(data: MetricData, params: dict) -> pd.Series:

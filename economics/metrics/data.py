@@ -3,16 +3,22 @@ as of a date into the pandas frames ``MetricData`` holds. One query per table, w
 the number of customers.
 
 On PostgreSQL the rows travel as CSV text built by the server, a few thousand customers'
-rows to a message (``string_agg``), and pandas' C parser reads them: at ten million
-orders this is several times faster than one Python tuple per row through the ORM. On
-other databases the ORM reads them. Both give the same frames (a test compares them)."""
+rows to a message (``string_agg``), and pandas' C parser reads them as they arrive: at
+ten million orders this is several times faster than one Python tuple per row through
+the ORM, and only a few messages are held at a time. On other databases the ORM reads
+them. Both give the same frames (a test compares them).
+
+Text with a handful of distinct values (an order's kind, a ticket's channel) becomes a
+pandas ``category``: one byte a row instead of a string."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import queue
+import threading
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -33,11 +39,17 @@ from customers.models import (
 
 from .calendar import BusinessCalendar
 from .catalogue import MetricData
+from .memory import release_freed_memory
 
-# Column types: how a value travels and what it becomes in the frame.
+# Column types: how a value travels and what it becomes in the frame. CATEGORY: text
+# with few distinct values, kept as a pandas category; ID: a key that is never missing
+# (a customer's, an activity type's) in the history tables, int32 while the ids fit.
 INT, FLOAT, DATE, TIMESTAMP, BOOL, TEXT = "int", "float", "date", "timestamp", "bool", "text"
+CATEGORY, ID = "category", "id"
 CUSTOMERS_PER_MESSAGE = 2048
 PARALLEL_READS = 2
+TEXTS_AHEAD = 4  # messages read ahead of the parser, per table
+SECONDS_PER_DAY = 86400
 
 
 def _sql_expression(column: str, kind: str) -> str:
@@ -53,22 +65,42 @@ def _sql_value(column: str, kind: str) -> str:
         return f"extract(epoch from {column})"
     if kind == BOOL:
         return f"{column}::int"
-    if kind == TEXT:  # quoted, so a comma, a quote or a line break stays in its field
+    if kind in (TEXT, CATEGORY):  # quoted: a comma, a quote or a line break stays in its field
         return f"'\"' || replace({column}, '\"', '\"\"') || '\"'"
     return column
 
 
+def _days_to_dates(col: pd.Series) -> pd.Series:
+    """Days since the epoch (NaN for none) as datetime64[s]."""
+    days = col.to_numpy()
+    missing = np.isnan(days) if days.dtype.kind == "f" else np.zeros(len(days), dtype=bool)
+    seconds = np.where(missing, 0, days).astype(np.int64) * SECONDS_PER_DAY
+    dates = seconds.view("datetime64[s]")
+    dates[missing] = np.datetime64("NaT")
+    return pd.Series(dates, index=col.index)
+
+
+def _category(col: pd.Series) -> pd.Series:
+    """Text as a category with its categories sorted, however it was read."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.fillna("").astype(str).astype("category")
+    categories = col.cat.categories
+    if not categories.is_monotonic_increasing:
+        col = col.cat.reorder_categories(categories.sort_values())
+    return col
+
+
 def _typed(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     """Values as the catalogue reads them: dates as datetime64, timestamps UTC-aware,
-    numbers as float64 (ids and counts as int64), text as str."""
+    numbers as float64 (ids and counts as int64, ``ID`` keys as int32 while they fit),
+    text as str or category."""
     for name, kind in kinds.items():
         col = frame[name]
         if kind == DATE:
             if col.dtype.kind in "iuf":
-                frame[name] = pd.to_datetime(col, unit="D")
+                frame[name] = _days_to_dates(col)
             else:
-                frame[name] = pd.to_datetime(col)
-            frame[name] = frame[name].astype("datetime64[s]")
+                frame[name] = pd.to_datetime(col).astype("datetime64[s]")
         elif kind == TIMESTAMP:
             if col.dtype.kind in "iuf":
                 frame[name] = pd.to_datetime(col, unit="s", utc=True)
@@ -81,8 +113,14 @@ def _typed(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
             frame[name] = col.astype("float64")
         elif kind == INT:
             frame[name] = col.astype("float64") if col.isna().any() else col.astype("int64")
+        elif kind == ID:
+            ids = col.to_numpy(dtype="int64")
+            fits = not len(ids) or (ids.min() >= 0 and ids.max() <= np.iinfo(np.int32).max)
+            frame[name] = ids.astype(np.int32) if fits else ids
         elif kind == TEXT:
             frame[name] = col.fillna("").astype(str)
+        elif kind == CATEGORY:
+            frame[name] = _category(col)
     return frame
 
 
@@ -100,25 +138,98 @@ def id_ranges(ids, per_range: int = CUSTOMERS_PER_MESSAGE) -> list[tuple[int, in
     ]
 
 
-def _texts(conn, sql: str, params, ranges: list[tuple]) -> list[str]:
-    """The text of each range of customers (empty ranges give none)."""
-    parts = []
+def _texts(conn, sql: str, params, ranges: list[tuple]) -> Iterator[str]:
+    """The text of each range of customers, one statement at a time, as they are
+    asked for (empty ranges give none)."""
     with conn.cursor() as cursor:
         for lo, hi in ranges:
             cursor.execute(sql, [*params, lo, hi])  # safe: our aliases, the ORM's SQL, parameters
             text = cursor.fetchone()[0]
             if text:
-                parts.append(text)
-    return parts
+                yield text
+
+
+def _texts_in_parallel(sql: str, params, ranges: list[tuple]) -> Iterator[str]:
+    """The texts of the ranges in the order they arrive, the server building them on
+    ``PARALLEL_READS`` connections at once; at most ``TEXTS_AHEAD`` of them wait for
+    the parser. A failure on either connection is raised here."""
+    waiting: queue.Queue = queue.Queue(maxsize=TEXTS_AHEAD)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def fetch(some: list[tuple]) -> None:
+        try:
+            for text in _texts(connections["default"], sql, params, some):
+                put(text)
+                if stop.is_set():
+                    break
+        except BaseException as error:  # handed to the reading thread
+            put(error)
+        finally:
+            connections.close_all()  # this thread's own connection
+            put(done)
+
+    threads = [
+        threading.Thread(target=fetch, args=(ranges[k::PARALLEL_READS],), daemon=True)
+        for k in range(PARALLEL_READS)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        running = len(threads)
+        while running:
+            item = waiting.get()
+            if item is done:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
+class _Stream(io.RawIOBase):
+    """Texts as one stream of bytes for the CSV parser, a line break after each; a
+    text is let go as soon as it is read."""
+
+    def __init__(self, texts: Iterator[str]):
+        self._texts = texts
+        self._chunk = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not len(self._chunk):
+            text = next(self._texts, None)
+            if text is None:
+                return 0
+            self._chunk = memoryview((text + "\n").encode())
+        n = min(len(buffer), len(self._chunk))
+        buffer[:n] = self._chunk[:n]
+        self._chunk = self._chunk[n:]
+        return n
 
 
 def _read_postgresql(
     qs: QuerySet, lookups: list[str], names: list[str], kinds, ranges: list[tuple] | None
 ) -> pd.DataFrame:
-    """The queryset's rows as server-built CSV, parsed by pandas. The first column is a
-    customer id: one statement per range of customers, each answering with one text of
-    a few thousand customers' rows (an index range scan and a plain aggregate, so the
-    server holds one such text at a time, however large the tables)."""
+    """The queryset's rows as server-built CSV, parsed by pandas as they arrive. The
+    first column is a customer id: one statement per range of customers, each answering
+    with one text of a few thousand customers' rows (an index range scan and a plain
+    aggregate, so the server holds one such text at a time, however large the
+    tables)."""
     # No ORDER BY: rows come in no particular order, and a sort per range costs.
     inner, params = qs.order_by().values_list(*lookups).query.sql_with_params()
     aliases = [f"c{k}" for k in range(len(names))]
@@ -138,22 +249,14 @@ def _read_postgresql(
         "WHERE c0 BETWEEN %s AND %s"
     )
     if connection.in_atomic_block or len(ranges) < 2 * PARALLEL_READS:
-        parts = _texts(connection, sql, params, ranges)
-    else:  # the server builds the texts of both halves at once, on two connections
-        halves = [ranges[k::PARALLEL_READS] for k in range(PARALLEL_READS)]
-
-        def fetch(some):
-            try:
-                return _texts(connections["default"], sql, params, some)
-            finally:
-                connections.close_all()  # this thread's own connection
-
-        with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
-            parts = [text for texts in pool.map(fetch, halves) for text in texts]
-    numeric = [n for n in names if kinds[n] != TEXT]
+        texts = _texts(connection, sql, params, ranges)
+    else:  # the server builds the texts on two connections while pandas parses
+        texts = _texts_in_parallel(sql, params, ranges)
+    numeric = [n for n in names if kinds[n] not in (TEXT, CATEGORY)]
     dtypes = {n: "string" for n in names if kinds[n] == TEXT}
+    dtypes |= {n: "category" for n in names if kinds[n] == CATEGORY}
     return pd.read_csv(
-        io.BytesIO("\n".join(parts).encode()),
+        io.BufferedReader(_Stream(texts), buffer_size=1 << 20),
         header=None,
         names=names,
         dtype=dtypes,
@@ -282,36 +385,36 @@ def load_metric_data(
         {
             "orders": (
                 Order.objects.filter(**mine, date__lte=as_of),
-                [("customer_id", "customer_id", INT), ("date", "date", DATE),
-                 ("revenue", "revenue", FLOAT), ("cost", "cost", FLOAT), ("kind", "kind", TEXT),
-                 ("category", "category", TEXT)],
+                [("customer_id", "customer_id", ID), ("date", "date", DATE),
+                 ("revenue", "revenue", FLOAT), ("cost", "cost", FLOAT),
+                 ("kind", "kind", CATEGORY), ("category", "category", CATEGORY)],
             ),
             "invoices": (
                 Invoice.objects.filter(**mine, issued_on__lte=as_of),
-                [("customer_id", "customer_id", INT), ("issued_on", "issued_on", DATE),
+                [("customer_id", "customer_id", ID), ("issued_on", "issued_on", DATE),
                  ("due_on", "due_on", DATE), ("paid_on", "paid_on", DATE),
                  ("amount", "amount", FLOAT)],
             ),
             "tickets": (
                 SupportTicket.objects.filter(**mine, opened_at__lt=end),
-                [("customer_id", "customer_id", INT), ("opened_at", "opened_at", TIMESTAMP),
+                [("customer_id", "customer_id", ID), ("opened_at", "opened_at", TIMESTAMP),
                  ("first_response_at", "first_response_at", TIMESTAMP),
-                 ("resolved_at", "resolved_at", TIMESTAMP), ("channel", "channel", TEXT),
+                 ("resolved_at", "resolved_at", TIMESTAMP), ("channel", "channel", CATEGORY),
                  ("is_complaint", "is_complaint", BOOL), ("csat", "csat", FLOAT)],
             ),
             "activities": (
                 ServiceActivity.objects.filter(**mine, date__lte=as_of),
-                [("customer_id", "customer_id", INT), ("date", "date", DATE),
-                 ("activity_type__kind", "kind", TEXT), ("quantity", "quantity", FLOAT),
-                 ("activity_type_id", "activity_type_id", INT), ("amount", "amount", FLOAT)],
+                [("customer_id", "customer_id", ID), ("date", "date", DATE),
+                 ("activity_type__kind", "kind", CATEGORY), ("quantity", "quantity", FLOAT),
+                 ("activity_type_id", "activity_type_id", ID), ("amount", "amount", FLOAT)],
             ),
             "referrals": (
                 Referral.objects.filter(**referrer, date__lte=as_of),
-                [("referrer_id", "customer_id", INT), ("date", "date", DATE)],
+                [("referrer_id", "customer_id", ID), ("date", "date", DATE)],
             ),
             "feedback": (
                 Feedback.objects.filter(**mine, date__lte=as_of),
-                [("customer_id", "customer_id", INT), ("date", "date", DATE),
+                [("customer_id", "customer_id", ID), ("date", "date", DATE),
                  ("score", "score", FLOAT), ("insight", "insight", TEXT)],
             ),
         },
@@ -331,6 +434,7 @@ def load_metric_data(
     _local_naive(tickets, tz, "opened_at", "first_response_at", "resolved_at")
     feedback["has_insight"] = feedback["insight"].str.strip() != ""
     feedback = feedback.drop(columns=["insight"])
+    release_freed_memory()  # the parser's working memory
 
     return MetricData(
         as_of=as_of,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +47,8 @@ def weighted_score(attainments: np.ndarray, weights: np.ndarray) -> np.ndarray:
 @dataclass
 class PlanItem:
     """One expectation or commitment as it applies to a set of customers: the metric,
-    its parameters and direction, and each customer's target and weight."""
+    its parameters and direction, and each customer's target and weight (arrays as long
+    as ``customer_ids``; read-only, and possibly one number seen as an array)."""
 
     metric: str
     params: dict
@@ -55,20 +58,60 @@ class PlanItem:
     weights: np.ndarray
 
 
+def _key(item: PlanItem) -> tuple:
+    return (item.metric, tuple(sorted(item.params.items())))
+
+
+def _add(numerator: np.ndarray, denominator: np.ndarray, item: PlanItem, series, index) -> None:
+    positions = index.get_indexer(item.customer_ids)
+    actual = series.to_numpy()[positions]
+    att = attainment(actual, item.targets, item.direction)
+    has = ~np.isnan(att)
+    np.add.at(numerator, positions[has], att[has] * item.weights[has])
+    np.add.at(denominator, positions[has], item.weights[has])
+
+
+def _score(numerator: np.ndarray, denominator: np.ndarray, index: pd.Index) -> pd.Series:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
+    return pd.Series(score, index=index)
+
+
 def score_plan(values: dict[tuple, pd.Series], items: list[PlanItem], index: pd.Index) -> pd.Series:
     """The weighted 0–100 score of every customer in ``index`` over the plan's items.
     ``values`` maps (metric, sorted params) to the metric for all customers."""
     numerator = np.zeros(len(index))
     denominator = np.zeros(len(index))
     for item in items:
-        key = (item.metric, tuple(sorted(item.params.items())))
-        series = values[key]
-        positions = index.get_indexer(item.customer_ids)
-        actual = series.to_numpy()[positions]
-        att = attainment(actual, item.targets, item.direction)
-        has = ~np.isnan(att)
-        np.add.at(numerator, positions[has], att[has] * item.weights[has])
-        np.add.at(denominator, positions[has], item.weights[has])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
-    return pd.Series(score, index=index)
+        _add(numerator, denominator, item, values[_key(item)], index)
+    return _score(numerator, denominator, index)
+
+
+def score_plans(
+    plans: list[list[PlanItem]],
+    index: pd.Index,
+    value_of: Callable[[str, dict], pd.Series],
+    keep: Iterable[tuple] = (),
+) -> tuple[list[pd.Series], dict[tuple, pd.Series]]:
+    """``score_plan`` of each plan, asking ``value_of(metric, params)`` for each
+    (metric, params) once, and letting go of its values after the last item that reads
+    them: a million customers' values of every metric are not all held at once. Returns
+    the scores and the values of ``keep`` (the keys ``score_plan`` uses) that were
+    asked for."""
+    keep = set(keep)
+    uses = Counter(_key(item) for plan in plans for item in plan)
+    values: dict[tuple, pd.Series] = {}
+    scores = []
+    for plan in plans:
+        numerator = np.zeros(len(index))
+        denominator = np.zeros(len(index))
+        for item in plan:
+            key = _key(item)
+            if key not in values:
+                values[key] = value_of(item.metric, item.params)
+            _add(numerator, denominator, item, values[key], index)
+            uses[key] -= 1
+            if not uses[key] and key not in keep:
+                del values[key]
+        scores.append(_score(numerator, denominator, index))
+    return scores, values
