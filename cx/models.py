@@ -239,3 +239,31 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class WorklistChange(models.Model):
+    """A write to one of the tables the worklist is read from (customers, flags,
+    cases), recorded by a database trigger on every statement that writes the table,
+    whatever wrote it (a service, an import, an economics run, the admin). Figures
+    computed from those tables are cached under where these rows stand
+    (``cx.selectors.worklist_version``), so a cached worklist count is never served once
+    a row it was computed from changed.
+
+    On PostgreSQL every statement adds a row (no two writers wait on one row; older
+    rows are pruned as it goes); on SQLite, which writes one transaction at a time,
+    each table has one row, renewed. The triggers are created by the migration and
+    again after every ``migrate`` (``cx.triggers``)."""
+
+    source = models.CharField("table", max_length=63, db_index=True)
+    changes = models.BigIntegerField(default=1, help_text="Statements that wrote the table.")
+    stamp = models.BigIntegerField(
+        default=0,
+        help_text="Random on every change: a count that comes back after a rollback is "
+        "still told apart.",
+    )
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.changes} changes"
