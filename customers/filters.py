@@ -81,8 +81,10 @@ class CustomerFilter:
         """The filter as (name, value) pairs, for hidden form fields."""
         return [tuple(p.split("=", 1)) for p in self.querystring().split("&") if p]
 
-    def apply(self, qs: QuerySet) -> QuerySet:
-        """Filter and annotate customers with the current run's figures, and sort."""
+    def apply(self, qs: QuerySet, *, figures: bool = True) -> QuerySet:
+        """Filter and annotate customers with the current run's figures, and sort.
+        ``figures=False``: the same customers, unsorted and without the figures (what
+        counting them needs: no join to the run's scores)."""
         from economics.models import CustomerScore
         from economics.selectors import current_run
 
@@ -104,20 +106,23 @@ class CustomerFilter:
             qs = qs.filter(pk__in=_flagged_customers(self.flag))
         run = current_run()
         if run is not None:
-            # One join to the run's score row (a customer has at most one per run), not
-            # a subquery per figure and per customer.
-            qs = qs.annotate(
-                current_score=FilteredRelation("scores", condition=Q(scores__run=run))
-            ).annotate(**{f"current_{name}": F(f"current_score__{name}") for name in FIGURES})
+            if figures:
+                # One join to the run's score row (a customer has at most one per run),
+                # not a subquery per figure and per customer.
+                qs = qs.annotate(
+                    current_score=FilteredRelation("scores", condition=Q(scores__run=run))
+                ).annotate(**{f"current_{name}": F(f"current_score__{name}") for name in FIGURES})
             if self.klass:
                 qs = qs.filter(pk__in=CustomerScore.objects.filter(run=run, klass=self.klass)
                                .values("customer_id"))  # fmt: skip
             if self.unprofitable:
                 qs = qs.filter(pk__in=CustomerScore.objects.filter(run=run, clv__lt=0)
                                .values("customer_id"))  # fmt: skip
-            return qs.order_by(*SORTS[self.sort])
+            return qs.order_by(*SORTS[self.sort]) if figures else qs.order_by()
         if self.klass or self.unprofitable:
             return qs.none()
+        if not figures:
+            return qs.order_by()
         order = SORTS[self.sort] if self.sort in ("name", "-acquired_on") else SORTS["name"]
         return qs.order_by(*order)
 

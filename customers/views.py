@@ -31,7 +31,7 @@ def can_assign_roles(user) -> bool:
 @persona_required(*READERS)
 def customer_list(request: HttpRequest) -> HttpResponse:
     filters = CustomerFilter.from_query(request.GET)
-    customers = selectors.customer_list(user=request.user, filters=filters)
+    customers = selectors.CustomerPages(user=request.user, filters=filters)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -4,10 +4,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 
 from customers.filters import CustomerFilter
 from customers.models import Customer
+from customers.selectors import CustomerPages, customer_list
 from economics.models import CustomerFlag, CustomerScore, EconomicsRun
 from tests.factories import AgreedCharterFactory, CustomerFactory, RoleBlueprintFactory
 
@@ -66,3 +69,27 @@ def test_before_any_run_figures_filters_find_nothing(db):
     CustomerFactory()
     assert names({"klass": "partner"}) == []
     assert len(names({})) == 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"segment": "Enterprise"}, {"klass": "let_go"}, {"unprofitable": "1"}, {"q": "a"},
+     {"flag": "unprofitable", "sort": "-clv"}],
+)  # fmt: skip
+def test_pages_count_what_the_list_holds_without_joining_the_scores(scored, executive, params):
+    q = QueryDict(mutable=True)
+    q.update(params)
+    filters = CustomerFilter.from_query(q)
+    pages = CustomerPages(user=executive, filters=filters)
+    listed = [c.name for c in customer_list(user=executive, filters=filters)]
+    with CaptureQueriesContext(connection) as counted:
+        assert pages.count() == len(listed)
+    (count_sql,) = [q["sql"] for q in counted.captured_queries if "COUNT(" in q["sql"]]
+    assert "economics_customerscore" not in count_sql.split("WHERE")[0]  # no join
+    assert [c.name for c in pages[0:2]] == listed[:2]
+
+
+def test_before_any_run_pages_count_every_visible_customer(db, executive):
+    CustomerFactory(), CustomerFactory()
+    assert CustomerPages(user=executive).count() == 2
+    assert CustomerPages(user=executive, filters=CustomerFilter(klass="partner")).count() == 0
