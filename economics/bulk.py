@@ -10,18 +10,21 @@ this run raised. Other databases get the same statements, fed by ``executemany``
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from django.db import connection
+from django.db import connection, connections
 
 from . import engine, partitions
 from .models import CustomerFlag, CustomerScore
 
 COPY_BLOCK = 8 * 1024 * 1024
+COPY_CONNECTIONS = 2
+PARALLEL_COPY_ROWS = 50_000  # fewer rows go in one COPY
 
 MONEY_COLUMNS = [
     "revenue", "gross_margin", "cost_activities", "cost_tickets", "cost_complaints",
@@ -95,13 +98,37 @@ def _copy_in(table: str, columns: list[str], frame: pd.DataFrame) -> None:
             copy.write(data[start : start + COPY_BLOCK])
 
 
+def _copy_in_parallel(table: str, columns: list[str], frame: pd.DataFrame) -> None:
+    """``_copy_in`` of ``COPY_CONNECTIONS`` slices of ``frame`` at once, each on a
+    connection of its own: the server parses one slice's CSV while Arrow writes another
+    (a run's table is nobody else's until it is attached, so the slices need not share
+    a transaction). Inside a transaction, whose table other connections cannot see,
+    and for a few rows, one ``COPY`` on this connection."""
+    if connection.in_atomic_block or len(frame) < PARALLEL_COPY_ROWS:
+        _copy_in(table, columns, frame)
+        return
+
+    def copy_slice(rows: slice) -> None:
+        try:
+            _copy_in(table, columns, frame.iloc[rows])
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    size = -(-len(frame) // COPY_CONNECTIONS)
+    slices = [slice(k, k + size) for k in range(0, len(frame), size)]
+    with ThreadPoolExecutor(max_workers=COPY_CONNECTIONS) as pool:
+        list(pool.map(copy_slice, slices))  # raises the first failure
+
+
 def scores_write(run_id: int, scores: pd.DataFrame, *, attach: bool = True) -> int:
     """Write a run's scores; returns the number of rows. On a partitioned PostgreSQL
     table they go into the run's own table, attached as its partition unless
     ``attach`` is false (a chunk of a split run: the last step attaches)."""
     rows = score_rows(run_id, scores)
     if partitions.is_partitioned():
-        _copy_in(partitions.staging_ready(run_id), list(rows.columns), rows)
+        # A whole run starts its table afresh; a chunk adds to the one the run prepared.
+        table = partitions.staging_create(run_id) if attach else partitions.staging_ready(run_id)
+        _copy_in_parallel(table, list(rows.columns), rows)
         if attach:
             partitions.attach(run_id)
         return len(rows)

@@ -29,6 +29,7 @@ from customers.models import Order
 from . import bulk, distributed, engine, partitions
 from .costs import CostParams
 from .inputs import load_run_inputs
+from .metrics.memory import release_freed_memory
 from .models import CostModel, CustomerFlag, EconomicsRun, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
@@ -380,6 +381,8 @@ def _compute_and_publish(run: EconomicsRun, *, fail_at: str | None) -> None:
         holdout=holdout,
         holdout_end=pd.Timestamp(run.holdout_end) if run.holdout_end else None,
     )
+    del inputs, holdout  # the history is not needed to save: its memory goes back first
+    release_freed_memory()
     report("saving scores", 93)
     started = time.perf_counter()
     _write_scores(run, result.scores)

@@ -4,6 +4,7 @@ the same functions fall back to the ORM)."""
 import importlib
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 from django.apps import apps as global_apps
 from django.db import connection
@@ -168,3 +169,36 @@ def test_the_migration_moves_the_rows_out_and_back(simulated_base):
     assert _score(run, CustomerFactory()).pk > stray.pk
     again = _run()
     assert CustomerScore.objects.filter(run=again).count() == len(simulated_base) + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scores_sent_on_two_connections_are_those_of_one(simulated_base, monkeypatch):
+    """Outside a transaction a run's scores go to its table in slices, each on its own
+    connection: the rows are those a single write gives."""
+    from economics import bulk
+
+    run = _run()
+    stored = CustomerScore.objects.filter(run=run).order_by("customer_id")
+    expected = list(stored.values_list("customer_id", "clv", "klass", "flags", "p_alive"))
+    frame = pd.DataFrame.from_records(  # the engine's frame, as the stored rows give it
+        list(stored.values()), index="customer_id"
+    ).drop(columns=["id", "run_id"])
+    again = EconomicsRun.objects.create(as_of=AS_OF)
+    monkeypatch.setattr(bulk, "PARALLEL_COPY_ROWS", 1)
+    sent = []
+    monkeypatch.setattr(bulk, "_copy_in", _counting(bulk._copy_in, sent))
+    assert bulk.scores_write(again.pk, frame) == len(simulated_base)
+    rewritten = CustomerScore.objects.filter(run=again).order_by("customer_id")
+    assert list(rewritten.values_list("customer_id", "clv", "klass", "flags", "p_alive")) == (
+        expected
+    )
+    assert len(sent) == (bulk.COPY_CONNECTIONS if partitions.is_partitioned() else 0)
+    assert sum(sent) == (len(simulated_base) if partitions.is_partitioned() else 0)
+
+
+def _counting(copy_in, sent: list):
+    def counted(table, columns, frame):
+        sent.append(len(frame))
+        return copy_in(table, columns, frame)
+
+    return counted
