@@ -249,6 +249,11 @@ def test_import_is_timed_against_a_bulk_load_and_leaves_nothing_behind(company, 
     )
     expected = "COPY FROM STDIN (csv)" if connection.vendor == "postgresql" else "executemany"
     assert result["copy_method"].startswith(expected)
+    # The floor wrote the same rows into the orders table, then rolled them back.
+    assert result["insert_floor_rows"] == 300
+    assert result["import_vs_insert_floor"] == pytest.approx(
+        result["import_rows_per_s"] / result["insert_floor_rows_per_s"], abs=0.0006
+    )
     # 300 orders and their 10 customers were imported, then deleted.
     assert result["import_cleaned_up_rows"] == 310
     assert not Order.objects.filter(external_id__startswith="BENCH-").exists()

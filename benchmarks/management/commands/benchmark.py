@@ -218,6 +218,8 @@ class Command(BaseCommand):
         add("import (rows/s)", r.get("import_rows_per_s"))
         add(f"{r.get('copy_method', 'COPY')} (rows/s)", r.get("copy_rows_per_s"))
         add("import ÷ COPY", r.get("import_vs_copy"), "{:.2f}", "import_vs_copy")
+        add("  floor: INSERT … SELECT into orders (rows/s)", r.get("insert_floor_rows_per_s"))
+        add("  import ÷ that floor", r.get("import_vs_insert_floor"), "{:.2f}")
         add("economics run (s)", r.get("economics_run_s"), "{:,.1f}", "economics_run_s")
         for stage, seconds in (r.get("economics_stages") or {}).items():
             add(f"  stage: {stage} (s)", seconds, "{:,.2f}")
