@@ -35,7 +35,7 @@ from urllib.parse import quote
 import pandas as pd
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
@@ -313,17 +313,28 @@ def insert_floor(path: Path) -> dict:
     return {"insert_floor_rows": rows, "insert_floor_s": round(seconds, 3)}
 
 
-def tables_vacuum(*models) -> None:
-    """``VACUUM (ANALYZE)`` the models' tables on PostgreSQL (outside a transaction): the
-    rows the benchmark wrote and deleted leave no dead rows for the next step to read
-    past, as autovacuum would see to in a running installation."""
+def database_settle() -> dict:
+    """Before the economics run, as ``pgbench`` does before its runs: ``VACUUM (ANALYZE)``
+    of the tables the import and earlier runs wrote (customers, orders, flags), so that
+    no dead rows are read past, whether or not autovacuum has passed yet, and a
+    ``CHECKPOINT`` (where the role may), so that the import's dirty pages are not written
+    out in the middle of the run. PostgreSQL only, outside a transaction."""
+    from economics.models import CustomerFlag
+
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return
+        return {"settled": []}
+    done = []
     with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(
-                f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}"
-            )  # safe: quoted names of our tables
+        for model in (Customer, Order, CustomerFlag):
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"VACUUM (ANALYZE) {table}")  # safe: a quoted name of our own
+            done.append(f"VACUUM (ANALYZE) {model._meta.db_table}")
+        try:
+            cursor.execute("CHECKPOINT")  # safe: a constant statement
+            done.append("CHECKPOINT")
+        except DatabaseError:  # not a superuser (or pg_checkpoint member)
+            pass
+    return {"settled": done}
 
 
 def import_measure(*, rows: int, seed: int = 7, workdir: Path | None = None) -> dict:
@@ -354,7 +365,6 @@ def import_measure(*, rows: int, seed: int = 7, workdir: Path | None = None) -> 
         for path in (customers_csv, orders_csv):
             path.unlink(missing_ok=True)
         folder.rmdir()
-    tables_vacuum(Order, Customer)
     import_rate = rows_per_s(rows, import_s)
     copy_rate = rows_per_s(reference["copy_rows"], reference["copy_s"])
     floor_rate = rows_per_s(floor["insert_floor_rows"], floor["insert_floor_s"])
@@ -426,6 +436,7 @@ def economics_measure(
         return _economics_result(
             _report_from(out.getvalue()), seconds, rss, "in this process (peak RSS: the process)"
         )
+    settled = database_settle() if url is None else {"settled": []}
     manage = Path(settings.BASE_DIR) / "manage.py"
     env = child_environment(url)
     folder = Path(workdir or settings.VAR_DIR / "benchmark")
@@ -445,8 +456,11 @@ def economics_measure(
     if process.returncode != 0:
         tail = log_path.read_text(errors="replace")[-3000:]
         raise BenchmarkError(f"run_economics failed (exit {process.returncode}):\n{tail}")
-    return _economics_result(
-        _report_from(output), seconds, peak_rss_mb_from_kb(usage.ru_maxrss), "child process"
+    return (
+        _economics_result(
+            _report_from(output), seconds, peak_rss_mb_from_kb(usage.ru_maxrss), "child process"
+        )
+        | settled
     )
 
 

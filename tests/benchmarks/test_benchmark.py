@@ -280,6 +280,23 @@ def test_the_economics_run_is_measured_in_a_child_process(company, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_before_the_run_the_written_tables_are_vacuumed_as_pgbench_does():
+    settled = services.database_settle()["settled"]
+    if connection.vendor != "postgresql":
+        assert settled == []  # nothing to vacuum on SQLite
+        return
+    assert settled[:3] == [
+        "VACUUM (ANALYZE) customers_customer",
+        "VACUUM (ANALYZE) customers_order",
+        "VACUUM (ANALYZE) economics_customerflag",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        superuser = cursor.fetchone()[0]
+    assert ("CHECKPOINT" in settled) == superuser
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_economics_run_can_be_measured_in_this_process(company, tmp_path):
     result = services.economics_measure(in_process=True, workdir=tmp_path)
     assert result["economics_customers"] == 60
