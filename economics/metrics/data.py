@@ -52,10 +52,28 @@ TEXTS_AHEAD = 4  # messages read ahead of the parser, per table
 SECONDS_PER_DAY = 86400
 
 
-def _sql_expression(column: str, kind: str) -> str:
+def _sql_expression(column: str, kind: str, nullable: bool = True) -> str:
     """The CSV field of one column of the subquery ``q`` (columns named c0, c1, ...): an
-    empty field for NULL (``concat_ws`` would drop the field altogether)."""
+    empty field for NULL (``concat_ws`` would drop the field altogether). A column that
+    is never NULL goes as it is (``concat_ws`` writes any type as text): half the
+    server's work on ten million rows is these wrappers."""
+    if not nullable:
+        return _sql_value(column, kind)
     return f"coalesce(({_sql_value(column, kind)})::text, '')"
+
+
+def _nullable(model, lookup: str) -> bool:
+    """Whether an ORM lookup (``customer_id``, ``activity_type__kind``) can give NULL:
+    its field allows it, or a relation on the way does (an outer join)."""
+    opts = model._meta
+    parts = lookup.split("__")
+    for k, part in enumerate(parts):
+        field = opts.pk if part == "pk" else opts.get_field(part)
+        if field.null:
+            return True
+        if k < len(parts) - 1:
+            opts = field.related_model._meta
+    return False
 
 
 def _sql_value(column: str, kind: str) -> str:
@@ -233,7 +251,10 @@ def _read_postgresql(
     # No ORDER BY: rows come in no particular order, and a sort per range costs.
     inner, params = qs.order_by().values_list(*lookups).query.sql_with_params()
     aliases = [f"c{k}" for k in range(len(names))]
-    fields = ", ".join(_sql_expression(a, kinds[n]) for a, n in zip(aliases, names, strict=True))
+    fields = ", ".join(
+        _sql_expression(alias, kinds[name], _nullable(qs.model, lookup))
+        for alias, name, lookup in zip(aliases, names, lookups, strict=True)
+    )
     subquery = f"({inner}) AS q({', '.join(aliases)})"
     with connection.cursor() as cursor:
         if ranges is None:

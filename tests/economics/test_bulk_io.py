@@ -137,3 +137,17 @@ def test_bulk_reads_outside_a_transaction_read_tables_side_by_side_and_agree():
         assert len(a) == len(b) > 0, name
         if name != "customers":
             pd.testing.assert_frame_equal(_sorted(a), _sorted(b))
+
+
+def test_only_columns_that_can_be_null_are_wrapped_for_it():
+    from customers.models import Invoice, ServiceActivity
+    from economics.metrics.data import DATE, _nullable, _sql_expression
+
+    assert not _nullable(Invoice, "customer_id")
+    assert not _nullable(Invoice, "due_on")
+    assert _nullable(Invoice, "paid_on")
+    assert not _nullable(ServiceActivity, "activity_type__kind")
+    assert _nullable(Customer, "account_manager_id")
+    assert _nullable(Customer, "account_manager__username")  # through a nullable key
+    assert _sql_expression("c1", DATE, nullable=False) == "(c1 - DATE '1970-01-01')"
+    assert _sql_expression("c1", DATE).startswith("coalesce(")
