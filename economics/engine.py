@@ -19,7 +19,7 @@ import pandas as pd
 from . import clv
 from .costs import COMPONENTS, CostParams, cost_to_serve_periods
 from .metrics import compute_all, get_metric
-from .metrics.catalogue import CustomerRows
+from .metrics.catalogue import CustomerRows, metric_key
 from .metrics.memory import release_freed_memory
 from .metrics.scoring import score_plans
 
@@ -210,9 +210,7 @@ def compute(
     # --- both sides of the charter -----------------------------------------------------
     # Besides the plans, the flags read complaints a year and forgiveness.
     wanted = [("complaints_per_year", {}), ("forgiveness_share", {"days": FORGIVENESS_DAYS})]
-    wanted_keys = [
-        (key, tuple(sorted(get_metric(key).resolve_params(given).items()))) for key, given in wanted
-    ]
+    wanted_keys = [metric_key(key, get_metric(key).resolve_params(given)) for key, given in wanted]
     (role_fit, compliance), values = score_plans(
         [inputs.expectation_plan, inputs.commitment_plan],
         index,

@@ -773,6 +773,11 @@ def metrics_for(side: str) -> list[Metric]:
     return [m for m in METRICS.values() if m.side == side]
 
 
+def metric_key(metric: str, resolved: dict[str, Any]) -> tuple[str, tuple]:
+    """How a metric computed with (resolved) parameters is known in a table of values."""
+    return (metric, tuple(sorted(resolved.items())))
+
+
 def compute_all(
     data: MetricData, requests: list[tuple[str, dict[str, Any] | None]]
 ) -> dict[tuple[str, tuple], pd.Series]:
@@ -781,7 +786,7 @@ def compute_all(
     for key, params in requests:
         metric = get_metric(key)
         resolved = metric.resolve_params(params)
-        cache_key = (key, tuple(sorted(resolved.items())))
+        cache_key = metric_key(key, resolved)
         if cache_key not in out:
             out[cache_key] = metric(data, resolved)
     return out

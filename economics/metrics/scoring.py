@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .catalogue import LOWER
+from .catalogue import LOWER, metric_key
 
 
 def attainment(actual, target, direction: str) -> np.ndarray:
@@ -59,7 +59,7 @@ class PlanItem:
 
 
 def _key(item: PlanItem) -> tuple:
-    return (item.metric, tuple(sorted(item.params.items())))
+    return metric_key(item.metric, item.params)
 
 
 def _add(numerator: np.ndarray, denominator: np.ndarray, item: PlanItem, series, index) -> None:
